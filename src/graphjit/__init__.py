@@ -1,0 +1,1 @@
+"""graphjit: TF1 graph-mode executor fused into Numba kernels."""

@@ -1,1 +1,19 @@
-"""graphjit: TF1 graph-mode executor fused into Numba kernels."""
+"""graphjit: TensorFlow 1.x graph mode, fused into Numba kernels.
+
+Use it through the TF1 namespace::
+
+    import graphjit.compat.v1 as tf
+
+Importing graphjit does not import numba; the first compile does.
+"""
+
+from __future__ import annotations
+
+from . import ops as _ops  # noqa: F401
+from .ops import array as _array  # noqa: F401  (registers ops)
+from .ops import control as _control  # noqa: F401
+from .ops import math as _math  # noqa: F401
+from .ops import session_ops as _session_ops  # noqa: F401
+from .ops import state as _state  # noqa: F401
+
+__version__ = "0.1.0"

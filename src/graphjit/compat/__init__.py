@@ -1,0 +1,1 @@
+"""Compatibility namespaces (``graphjit.compat.v1`` mirrors ``tf.compat.v1``)."""

@@ -1,0 +1,181 @@
+"""The reference interpreter: runs a :class:`~graphjit.program.Program` op by op with numpy.
+
+It is the tier-0 executor for one-off runs, the fallback for ops with no compiled lowering and
+the oracle compiled code is tested against. State changes are staged in the run context and
+committed only when the whole run succeeds, so a failing run leaves every variable unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .errors import (
+    DeadlineExceededError,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    OpError,
+    UnknownError,
+)
+
+
+class RunContext:
+    """Per-run view of session state: staged variable writes, handles, tracing, deadline."""
+
+    __slots__ = (
+        "_handles_del",
+        "_handles_new",
+        "deadline",
+        "names",
+        "program",
+        "protected",
+        "session",
+        "specs",
+        "staged",
+        "trace",
+    )
+
+    def __init__(self, session, program, deadline=None, trace=None):
+        self.session = session
+        self.program = program
+        self.names = program.var_names
+        self.specs = program.var_specs
+        self.staged: dict[str, np.ndarray] = {}
+        self.deadline = deadline
+        self.trace = trace
+        self._handles_new: dict[str, np.ndarray] = {}
+        self._handles_del: list[str] = []
+
+    # ------------------------------------------------------------ variables
+    def is_initialized(self, var: int) -> bool:
+        name = self.names[var]
+        return name in self.staged or self.session._vars.get(name) is not None
+
+    def var_shape(self, var: int):
+        return self.specs[var][1]
+
+    def read_var(self, var: int, node=None, check=True) -> np.ndarray:
+        name = self.names[var]
+        value = self.staged.get(name)
+        if value is None:
+            value = self.session._vars.get(name)
+        if value is None:
+            raise FailedPreconditionError(
+                None,
+                None,
+                f"Attempting to use uninitialized value {name}. Run the variable's "
+                "initializer (e.g. tf.global_variables_initializer()) first; in TF1, this "
+                "error also means the variable is uninitialized.",
+            )
+        return value
+
+    def write_var(self, var: int, value: np.ndarray) -> None:
+        self.staged[self.names[var]] = value
+
+    # ------------------------------------------------------------ session handles
+    def store_handle(self, value) -> str:
+        h = self.session._new_handle_name()
+        self._handles_new[h] = np.array(value, copy=True)
+        return h
+
+    def load_handle(self, h: str):
+        if h in self._handles_new:
+            return self._handles_new[h]
+        return self.session._handle_value(h)
+
+    def delete_handle(self, h: str) -> None:
+        self.session._handle_value(h)  # raises for unknown handles
+        self._handles_del.append(h)
+
+    def commit(self) -> None:
+        """Publish staged writes (called once, after the whole run succeeded)."""
+        self.session._commit(self.staged, self._handles_new, self._handles_del)
+
+
+def run_program(program, feed_values, ctx: RunContext, keep_all=False):
+    """Execute ``program`` with numpy kernels.
+
+    Returns the fetched values (one per ``program.fetch_slots``); with ``keep_all`` returns
+    the whole slot list instead (partial runs keep intermediate values).
+    """
+    vals: list = [None] * program.num_slots
+    protected = [False] * program.num_slots
+    for s, v in zip(program.feed_slots, feed_values):
+        vals[s] = v
+        protected[s] = True
+    ref = dict(program.ref_slots)
+    trace = ctx.trace
+    deadline = ctx.deadline
+    for node, op in zip(program.nodes, program.ops):
+        if deadline is not None and time.perf_counter() > deadline:
+            raise DeadlineExceededError(
+                op.node_def,
+                op,
+                f"Timed out waiting for step to finish (deadline exceeded before node {op.name})",
+            )
+        t0 = time.perf_counter() if trace is not None else 0.0
+        try:
+            args = []
+            prot_in = False
+            for s in node.inputs:
+                if s in ref:
+                    args.append(ctx.read_var(ref[s], node))
+                    prot_in = True
+                else:
+                    args.append(vals[s])
+                    prot_in = prot_in or protected[s]
+            if node.opdef.uses_ctx:
+                out = node.opdef.numpy(ctx, node, *args, **node.attrs)
+            else:
+                out = node.opdef.numpy(*args, **node.attrs)
+        except OpError as e:
+            raise _attach(e, op) from None
+        except (
+            ValueError,
+            TypeError,
+            IndexError,
+            ZeroDivisionError,
+            FloatingPointError,
+            OverflowError,
+            MemoryError,
+        ) as e:
+            raise InvalidArgumentError(
+                op.node_def, op, f"{e}\n\t [[{{{{node {op.name}}}}}]]"
+            ) from e
+        if trace is not None:
+            trace.append((op.name, op.type, t0, time.perf_counter()))
+        if len(node.outputs) == 1:
+            out = (out,)
+        alias = node.opdef.uses_ctx or node.opdef.kind == "source"
+        for s, v in zip(node.outputs, out):
+            if not isinstance(v, np.ndarray):
+                v = np.asarray(v)
+            vals[s] = v
+            protected[s] = alias or (prot_in and (v.base is not None or any(v is a for a in args)))
+    if keep_all:
+        return vals, protected
+    out = []
+    for s in program.fetch_slots:
+        if s in ref:
+            try:
+                out.append(ctx.read_var(ref[s]).copy())
+            except OpError as e:
+                raise _attach(e, program.slot_tensors[s].op) from None
+        else:
+            v = vals[s]
+            out.append(v.copy() if protected[s] else v)
+    return out
+
+
+def _attach(e: OpError, op) -> OpError:
+    """Fill in ``op``/``node_def`` and the ``[[{{node x}}]]`` tag on an error from a kernel."""
+    if e.op is not None:
+        return e
+    msg = e.message
+    if "[[{{node" not in msg:
+        msg = f"{msg}\n\t [[{{{{node {op.name}}}}}]]"
+    try:
+        return type(e)(op.node_def, op, msg)
+    except TypeError:
+        return UnknownError(op.node_def, op, msg)

@@ -93,6 +93,7 @@ _REF_TYPES = {f"{k}_REF": v + REF_OFFSET for k, v in _BASE_TYPES.items() if v}
 
 #: The ``tensorflow.DataType`` enum: ``DataType.DT_FLOAT``, ``DataType.Name(1)``, ...
 DataType = EnumType("DataType", {**_BASE_TYPES, **_REF_TYPES})
+__all__ += ["REF_OFFSET", *sorted(k for k in globals() if k.startswith("DT_"))]
 
 # -- tensor_shape.proto, versions.proto, tensor.proto ------------------------------------------
 

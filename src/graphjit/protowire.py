@@ -171,7 +171,9 @@ class Field:
     def message_class(self) -> type[Message]:
         """The resolved message class of a ``message`` field."""
         m = self._msg
-        return m if isinstance(m, type) else m()  # type: ignore[misc, return-value]
+        if not isinstance(m, type):
+            m = self._msg = m()  # resolve a forward reference once
+        return m  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         return f"Field({self.number}, {self.name!r}, {self.kind!r})"

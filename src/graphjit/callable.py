@@ -72,7 +72,7 @@ class SessionCallable:
         if len(args) != n:
             raise TypeError(
                 f"This callable takes {n} positional argument{'s' if n != 1 else ''} (one per "
-                f"feed_list entry) but {len(args)} were given"
+                f"feed_list entry), got {len(args)}"
             )
         unknown = set(kwargs) - {"options", "run_metadata"}
         if unknown:

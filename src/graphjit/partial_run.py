@@ -8,6 +8,7 @@ when the last declared fetch is fetched or when the handle object is garbage col
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import weakref
 
@@ -21,13 +22,21 @@ _ids = itertools.count(1)
 
 
 class PartialRunHandle(str):
-    """The handle string returned by ``partial_run_setup`` (a ``str``)."""
+    """The handle string returned by ``partial_run_setup`` (a ``str``).
 
-    __slots__ = ()
+    A ``str`` subclass (no ``__slots__``, so it can be weakly referenced): when the handle
+    object becomes garbage, its pending state is dropped from the session.
+    """
+
+
+def _drop_state(sess_ref, key):
+    sess = sess_ref()
+    if sess is not None:
+        sess._partial.pop(key, None)
 
 
 class _State:
-    __slots__ = ("consumed", "fed", "feeds", "fetched", "fetches", "values")
+    __slots__ = ("fed", "feeds", "fetched", "fetches", "ran", "values")
 
     def __init__(self, fetches, feeds):
         self.fetches = fetches  # id -> element
@@ -35,7 +44,7 @@ class _State:
         self.fed: set[int] = set()
         self.fetched: set[int] = set()
         self.values: dict[int, tuple] = {}  # id(tensor) -> (tensor, value computed or fed)
-        self.consumed: set[int] = set()  # ids of ops already run
+        self.ran: frozenset[int] = frozenset()  # ids of ops already executed
 
 
 def _as_list(x):
@@ -45,6 +54,7 @@ def _as_list(x):
 
 
 def setup(sess, fetches, feeds=None):
+    """``Session.partial_run_setup``: validate the declarations and register a handle."""
     sess._check_open()
     sess._check_graph_not_empty()
     fetch_els = FetchMapper(sess.graph, _as_list(fetches)).elements
@@ -60,7 +70,8 @@ def setup(sess, fetches, feeds=None):
     state = _State({id(e): e for e in fetch_els}, {id(t): t for t in feed_els})
     key = str(handle)
     sess._partial[key] = state
-    weakref.finalize(handle, sess._partial.pop, key, None)
+    # Only a weak reference to the session: an abandoned handle must not keep it alive.
+    weakref.finalize(handle, _drop_state, weakref.ref(sess), key)
     return handle
 
 
@@ -69,6 +80,7 @@ def _bad_handle():
 
 
 def step(sess, handle, fetches, feed_dict=None):
+    """``Session.partial_run``: one call of a sequence; a failing call changes nothing."""
     sess._check_open()
     state = sess._partial.get(str(handle)) if isinstance(handle, str) else None
     if state is None:
@@ -96,48 +108,62 @@ def step(sess, handle, fetches, feed_dict=None):
             )
         if id(t) in state.fed:
             raise InvalidArgumentError(None, None, f"The feed {t.name} has already been fed.")
+    # Work on a copy of the known values: a failing step leaves the handle as it was.
+    values = dict(state.values)
     for tid, (t, run, _back) in feeds.items():
-        state.fed.add(tid)
-        state.values[tid] = (t, run)
-    results = []
+        values[tid] = (t, run)
     wanted = list(mapper.elements)
     # Declared feeds not fed yet make a fetch impossible, not a missing-placeholder error.
-    known = [t for t, _ in state.values.values()]
+    known = [t for t, _ in values.values()]
+    known_ids = set(values)
     for el in wanted:
-        _check_computable(el, state, known)
-    todo = [el for el in wanted if id(el) not in state.values]
+        _check_computable(el, state, known_ids)
+    todo = [el for el in wanted if id(el) not in values]
+    n_tensor_fetches = sum(isinstance(e, Tensor) for e in state.fetches.values())
     # Declared targets run with the last fetch.
-    last = len(state.fetched) + len(wanted) == len(
-        [e for e in state.fetches.values() if isinstance(e, Tensor)]
-    )
+    last = len(state.fetched) + len(wanted) == n_tensor_fetches
     targets = [e for e in state.fetches.values() if isinstance(e, Operation)] if last else []
+    ran = state.ran
     if todo or targets:
-        feed_tensors = known
-        program = prune(todo, feed_tensors, targets)
+        program = prune(todo, known, targets)
+        if any(id(op) in ran for op in program.ops):
+            # One partial-run sequence is one step: an op reached again (e.g. a shared
+            # control dependency) must not run twice. Its outputs are known values already.
+            keep = [i for i, op in enumerate(program.ops) if id(op) not in ran]
+            program = dataclasses.replace(
+                program,
+                nodes=tuple(program.nodes[i] for i in keep),
+                ops=tuple(program.ops[i] for i in keep),
+            )
         ctx = RunContext(sess, program)
-        vals, _ = run_program(
-            program, [state.values[id(t)][1] for t in feed_tensors], ctx, keep_all=True
-        )
-        with sess._lock:
-            ctx.commit()
+        with sess._state_lock_for(program):
+            vals, _ = run_program(program, [values[id(t)][1] for t in known], ctx, keep_all=True)
+            with sess._lock:
+                sess._check_open()
+                ctx.commit()
         for s, t in enumerate(program.slot_tensors):
-            if vals[s] is not None and id(t) not in state.values:
-                state.values[id(t)] = (t, vals[s])
+            if vals[s] is not None and id(t) not in values:
+                values[id(t)] = (t, vals[s])
+        ref = dict(program.ref_slots)
+        for el, s in zip(todo, program.fetch_slots):
+            if s in ref:  # a fetched variable: its value after this step
+                values[id(el)] = (el, ctx.read_var(ref[s]).copy())
+        ran = ran | {id(op) for op in program.ops}
+    state.values = values
+    state.ran = ran
+    state.fed.update(feeds)
+    results = []
     for el in wanted:
         state.fetched.add(id(el))
-        v = state.values[id(el)][1]
-        if id(el) in feeds:
-            results.append(feeds[id(el)][2])
-        else:
-            results.append(v[()] if v.ndim == 0 else v.copy())
-    if len(state.fetched) == len([e for e in state.fetches.values() if isinstance(e, Tensor)]):
+        v = values[id(el)][1]
+        results.append(sess._fetch_value(el, v.copy() if v.ndim else v))
+    if len(state.fetched) == n_tensor_fetches:
         sess._partial.pop(str(handle), None)
     return mapper.build(results)
 
 
-def _check_computable(el, state, known):
+def _check_computable(el, state, known_ids):
     """A fetch depending on a declared but not yet fed feed cannot be computed yet."""
-    known_ids = {id(t) for t in known}
     stack, seen = [el], set()
     while stack:
         t = stack.pop()

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import dtypes as _dt
-from .errors import CancelledError, NotFoundError, OpError
+from .errors import CancelledError, DeadlineExceededError, NotFoundError, OpError
 from .fetch import FetchMapper
 from .graph import (
     Graph,
@@ -32,93 +32,22 @@ from .graph import (
 from .interp import RunContext, run_program
 from .program import prune
 from .session_feed import convert_feeds
+from .session_support import (
+    _NO_LOCK,
+    CPU_DEVICE,
+    _DeviceAttributes,
+    _fill_metadata,
+    _remove_from_stack,
+    _session_stack,
+    _SessionController,
+    _TimedLock,
+    _writes_state,
+    get_default_session,
+)
 from .sparse import SparseTensor
 
 _log = logging.getLogger("graphjit")
 _session_ids = itertools.count(1)
-CPU_DEVICE = "/job:localhost/replica:0/task:0/device:CPU:{}"
-
-
-# ------------------------------------------------------------------ default session stack
-class _SessionStack(threading.local):
-    def __init__(self):
-        self.stack: list = []
-
-
-_session_stack = _SessionStack()
-
-
-def get_default_session():
-    """The innermost default session of the calling thread, or ``None``."""
-    stack = _session_stack.stack
-    return stack[-1] if stack else None
-
-
-class _SessionController:
-    __slots__ = ("enforce", "sess")
-
-    def __init__(self, sess, enforce=True):
-        self.sess = sess
-        self.enforce = enforce
-
-    def __enter__(self):
-        _session_stack.stack.append(self.sess)
-        return self.sess
-
-    def __exit__(self, *exc):
-        stack = _session_stack.stack
-        if stack and stack[-1] is self.sess:
-            stack.pop()
-        elif self.enforce:
-            raise AssertionError(
-                f"Nesting violated for default stack of {type(self.sess)!r} objects"
-            )
-        else:
-            _remove_from_stack(self.sess)
-        return False
-
-
-def _remove_from_stack(sess):
-    stack = _session_stack.stack
-    for i in range(len(stack) - 1, -1, -1):
-        if stack[i] is sess:
-            del stack[i]
-            return
-
-
-class _DeviceAttributes:
-    """One entry of ``Session.list_devices()``."""
-
-    __slots__ = ("_incarnation", "_memory", "_name", "_type")
-
-    def __init__(self, name, device_type, memory_limit_bytes, incarnation):
-        self._name = name
-        self._type = device_type
-        self._memory = memory_limit_bytes
-        self._incarnation = incarnation
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def device_type(self) -> str:
-        return self._type
-
-    @property
-    def memory_limit_bytes(self) -> int:
-        return self._memory
-
-    memory_limit = memory_limit_bytes  # the name the API page uses
-
-    @property
-    def incarnation(self) -> int:
-        return self._incarnation
-
-    def __repr__(self):
-        return (
-            f"_DeviceAttributes({self._name}, {self._type}, {self._memory}, {self._incarnation})"
-        )
 
 
 # ------------------------------------------------------------------ BaseSession
@@ -157,7 +86,12 @@ class BaseSession:
         self._target = target
         self._config = config
         self._closed = False
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards close() and the commit of staged state
+        # Runs that write session state (assign, assign_add, ...) hold this for their whole
+        # execute + commit, so read-modify-write updates from concurrent runs never interleave
+        # and no update is lost. Pure runs (no state writes) take no lock and run concurrently.
+        self._write_lock = threading.RLock()
+        self._writes: dict[int, tuple] = {}  # id(program) -> (program, writes state?)
         self._vars: dict[str, np.ndarray] = {}
         self._handles: dict[str, np.ndarray] = {}
         self._handle_ids = itertools.count()
@@ -279,6 +213,7 @@ class BaseSession:
 
     def _run_elements(self, elements, feeds, options=None, run_metadata=None, wrap=True):
         """Compute ``elements`` (Tensors/Operations) with ``feeds`` {id: (tensor, value)}."""
+        _check_options(options)
         results: list = [None] * len(elements)
         tensors, targets, positions = [], [], []
         for i, el in enumerate(elements):
@@ -309,10 +244,17 @@ class BaseSession:
             deadline = time.perf_counter() + timeout / 1000.0 if timeout > 0 else None
             trace = [] if trace_level and run_metadata is not None else None
             ctx = RunContext(self, program, deadline, trace)
-            outs = self._execute(program, [f[1] for f in feed_list], ctx)
-            with self._lock:
-                self._check_open()
-                ctx.commit()
+            with self._state_lock_for(program, deadline):
+                outs = self._execute(program, [f[1] for f in feed_list], ctx)
+                if deadline is not None and time.perf_counter() > deadline:
+                    # The executor checks between ops; a step whose last op ran past the
+                    # deadline must fail too (and commit nothing).
+                    raise DeadlineExceededError(
+                        None, None, f"Timed out waiting for the step to finish ({timeout} ms)"
+                    )
+                with self._lock:
+                    self._check_open()
+                    ctx.commit()
         except OpError as e:
             raise (_wrap_error(e) if wrap else e) from None
         if run_metadata is not None:
@@ -348,6 +290,23 @@ class BaseSession:
         return value
 
     # ------------------------------------------------------------ state
+    def _state_lock_for(self, program, deadline=None):
+        """The lock a run of ``program`` must hold: the write lock if it writes state.
+
+        With a deadline, waiting for another writer counts against it
+        (``DeadlineExceededError``).
+        """
+        entry = self._writes.get(id(program))
+        if entry is None or entry[0] is not program:
+            if len(self._writes) > 4096:  # programs not cached by _program (partial runs)
+                self._writes.clear()
+            entry = self._writes[id(program)] = (program, _writes_state(program))
+        if not entry[1]:
+            return _NO_LOCK
+        if deadline is None:
+            return self._write_lock
+        return _TimedLock(self._write_lock, deadline)
+
     def _commit(self, staged, new_handles, deleted_handles):
         if staged:
             self._vars.update(staged)
@@ -392,8 +351,48 @@ class BaseSession:
     def make_callable(self, fetches, feed_list=None, accept_options=False):
         """Return a function running ``run(fetches, dict(zip(feed_list, args)))``.
 
-        Unlike TF, a call with a different number of positional arguments than
-        ``feed_list`` has entries raises ``TypeError`` naming the expected count.
+        Parameters
+        ----------
+        fetches : graph element or nested structure
+            As for :meth:`run`; the result has the same structure. With ``feed_list=None``
+            it is validated now, otherwise at the first call (as TF does).
+        feed_list : list or tuple, optional
+            Feed keys (Tensors, names, SparseTensors, nested tuples); the i-th positional
+            argument feeds the i-th key. ``None``: the callable takes no positional arguments.
+        accept_options : bool
+            With ``feed_list=None``, also accept ``options=`` / ``run_metadata=`` keywords
+            (callables with a ``feed_list`` always forward them to ``run``).
+
+        Returns
+        -------
+        callable
+            After :meth:`close`, a ``feed_list`` callable raises ``RuntimeError`` and a
+            no-feed callable raises ``tf.errors.CancelledError``.
+
+        Raises
+        ------
+        TypeError
+            ``feed_list`` is not a list or tuple. At call time: a call with a different
+            number of positional arguments than ``feed_list`` has entries raises
+            ``TypeError`` naming the expected count. This is a deliberate difference from TF,
+            which zips silently (dropping surplus arguments, leaving missing keys unfed).
+
+        Examples
+        --------
+        >>> import graphjit.compat.v1 as tf
+        >>> g = tf.Graph()
+        >>> with g.as_default():
+        ...     x = tf.placeholder(tf.float32, [])
+        ...     y = x * 2.0
+        >>> sess = tf.Session(graph=g)
+        >>> double = sess.make_callable(y, feed_list=[x])
+        >>> print(double(3.0))
+        6.0
+        >>> double(1.0, 2.0)
+        Traceback (most recent call last):
+        ...
+        TypeError: This callable takes 1 positional argument (one per feed_list entry), got 2
+        >>> sess.close()
         """
         from .callable import make_session_callable
 
@@ -401,7 +400,29 @@ class BaseSession:
 
     # ------------------------------------------------------------ partial runs
     def partial_run_setup(self, fetches, feeds=None):
-        """Declare every fetch and feed of a partial-run sequence; returns a handle."""
+        """Declare every fetch and feed of a partial-run sequence; returns a handle (a str).
+
+        Each declared feed may be fed once and each declared fetch fetched once over the
+        sequence; the handle's state is freed after the last fetch or when the handle object
+        is garbage collected.
+
+        Examples
+        --------
+        >>> import graphjit.compat.v1 as tf
+        >>> g = tf.Graph()
+        >>> with g.as_default():
+        ...     a = tf.placeholder(tf.float32, [])
+        ...     b = tf.placeholder(tf.float32, [])
+        ...     r1 = a + 1.0
+        ...     r2 = r1 * b
+        >>> sess = tf.Session(graph=g)
+        >>> h = sess.partial_run_setup([r1, r2], [a, b])
+        >>> print(sess.partial_run(h, r1, {a: 1.0}))
+        2.0
+        >>> print(sess.partial_run(h, r2, {b: 3.0}))
+        6.0
+        >>> sess.close()
+        """
         from .partial_run import setup
 
         return setup(self, fetches, feeds)
@@ -411,6 +432,15 @@ class BaseSession:
         from .partial_run import step
 
         return step(self, handle, fetches, feed_dict)
+
+
+def _check_options(options):
+    """TF serialises ``options`` first: anything but a RunOptions-like proto fails there."""
+    if options is not None and not hasattr(options, "SerializeToString"):
+        raise AttributeError(
+            f"'{type(options).__name__}' object has no attribute 'SerializeToString': "
+            "`options` must be a tf.RunOptions proto."
+        )
 
 
 def _raise_unfetchable(el):
@@ -431,25 +461,6 @@ def _wrap_error(e: OpError) -> OpError:
         return type(e)(e.node_def, e.op, msg)
     except TypeError:
         return e
-
-
-def _fill_metadata(run_metadata, trace):
-    run_metadata.Clear()
-    if trace is None:
-        return
-    dev = run_metadata.step_stats.dev_stats.add()
-    dev.device = CPU_DEVICE.format(0)
-    for name, op_type, t0, t1 in trace:
-        ns = dev.node_stats.add()
-        ns.node_name = name
-        start_ns = int(t0 * 1e9)
-        ns.all_start_micros = start_ns // 1000
-        ns.all_start_nanos = start_ns
-        ns.op_end_rel_micros = int((t1 - t0) * 1e6)
-        ns.all_end_rel_micros = ns.op_end_rel_micros
-        ns.op_end_rel_nanos = int((t1 - t0) * 1e9)
-        ns.all_end_rel_nanos = ns.op_end_rel_nanos
-        ns.timeline_label = f"{name} = {op_type}()"
 
 
 # ------------------------------------------------------------------ Session
@@ -482,12 +493,6 @@ class Session(BaseSession):
             raise
 
     def __exit__(self, exc_type, exc_value, tb):
-        if (
-            exc_type is RuntimeError
-            and "not re-entrant" in str(exc_value)
-            and self._default_session_context is None
-        ):
-            return False
         try:
             if self._default_session_context is not None:
                 self._default_session_context.__exit__(exc_type, exc_value, tb)

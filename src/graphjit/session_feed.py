@@ -99,8 +99,8 @@ def convert_value(tensor: Tensor, value):
         ):
             raise TypeError(
                 f"Type of feed value {value} with type {type(value)} is not compatible with "
-                f"Tensor type {dtype.np}. Try explicitly setting the type of the feed tensor "
-                "to a larger type (e.g. int64)."
+                f"Tensor type {np.dtype(dtype.np).type}. Try explicitly setting the type of the "
+                "feed tensor to a larger type (e.g. int64)."
             )
         run = back
     if not tensor.shape.is_compatible_with(back.shape):

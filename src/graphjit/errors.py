@@ -172,5 +172,9 @@ class raise_exception_on_not_ok_status:
         return False
 
 
+class OperatorNotAllowedInGraphError(TypeError):
+    """A Python operation (``bool(t)``, ``iter(t)``) that needs a tensor's value in graph mode."""
+
+
 class InaccessibleTensorError(ValueError):
     """A tensor marked with ``Graph.prevent_fetching`` was fetched."""

@@ -1,26 +1,48 @@
-"""The user-facing graph layer: :class:`Graph`, :class:`Operation`, :class:`Tensor`.
+"""The user-facing graph layer: :class:`Graph` and :class:`Operation` (Tensor is in ``tensor.py``).
 
 Append-only and TF1-faithful: op names are unique with TF's ``_1``/``_2`` suffixing, tensors
 carry a dtype and a partial static shape inferred when the op is built (so shape errors are raised
 at graph construction, as in TF), and a thread-local default-graph stack backs
 ``get_default_graph``. Nothing here executes anything; see ``program.py`` and ``session.py``.
+
+The module-level TF functions acting on the default graph (``name_scope``,
+``control_dependencies``, ``convert_to_tensor``, collections ...) live in ``graph_api.py`` and
+are re-exported here, so ``from .graph import convert_to_tensor`` keeps working.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-import sys
 import threading
 
-import numpy as np
-
-from . import dtypes as _dt
+from .devices import merge_device
+from .graph_stack import (
+    _default_graph_stack,
+    _push_default_graph,
+    _remove_default_graph,
+    get_default_graph,
+    reset_default_graph,
+)
+from .operation import Operation
 from .ops import registry
-from .shapes import TensorShape, as_shape
+from .tensor import OVERLOADS, Tensor
 
 _VALID_OP_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
 _VALID_SCOPE_NAME = re.compile(r"^[A-Za-z0-9_.\\/>-]*$")
+
+__all__ = [
+    "OVERLOADS",
+    "Graph",
+    "GraphKeys",
+    "Operation",
+    "Tensor",
+    "_default_graph_stack",
+    "_push_default_graph",
+    "_remove_default_graph",
+    "get_default_graph",
+    "reset_default_graph",
+]
 
 
 class GraphKeys:
@@ -28,347 +50,53 @@ class GraphKeys:
 
     GLOBAL_VARIABLES = "variables"
     LOCAL_VARIABLES = "local_variables"
+    METRIC_VARIABLES = "metric_variables"
     TRAINABLE_VARIABLES = "trainable_variables"
     MODEL_VARIABLES = "model_variables"
+    MOVING_AVERAGE_VARIABLES = "moving_average_variables"
     SUMMARIES = "summaries"
     QUEUE_RUNNERS = "queue_runners"
+    TABLE_INITIALIZERS = "table_initializer"
     UPDATE_OPS = "update_ops"
     LOSSES = "losses"
     REGULARIZATION_LOSSES = "regularization_losses"
     GLOBAL_STEP = "global_step"
     SAVERS = "savers"
+    SAVEABLE_OBJECTS = "saveable_objects"
+    RESOURCES = "resources"
+    LOCAL_RESOURCES = "local_resources"
     INIT_OP = "init_op"
+    LOCAL_INIT_OP = "local_init_op"
+    READY_OP = "ready_op"
+    READY_FOR_LOCAL_INIT_OP = "ready_for_local_init_op"
+    SUMMARY_OP = "summary_op"
     TRAIN_OP = "train_op"
     ASSET_FILEPATHS = "asset_filepaths"
+    CONCATENATED_VARIABLES = "concatenated_variables"
+    COND_CONTEXT = "cond_context"
+    WHILE_CONTEXT = "while_context"
     VARIABLES = GLOBAL_VARIABLES
 
 
-# Operator overloads are filled in by the op modules (graph.py must not import them).
-OVERLOADS: dict[str, object] = {}
+class _ControlFrame:
+    """One ``control_dependencies`` block: its ops, and the ops created inside it."""
 
+    __slots__ = ("control_inputs", "seen")
 
-class Tensor:
-    """A symbolic handle to one output of an :class:`Operation` (``"op:0"``)."""
-
-    __slots__ = ("__weakref__", "_dtype", "_index", "_op", "_shape")
-
-    def __init__(self, op: Operation, index: int, dtype: _dt.DType, shape: TensorShape):
-        self._op = op
-        self._index = index
-        self._dtype = dtype
-        self._shape = shape
-
-    @property
-    def op(self) -> Operation:
-        return self._op
-
-    @property
-    def graph(self) -> Graph:
-        return self._op._graph
-
-    @property
-    def name(self) -> str:
-        return f"{self._op._name}:{self._index}"
-
-    @property
-    def value_index(self) -> int:
-        return self._index
-
-    @property
-    def dtype(self) -> _dt.DType:
-        return self._dtype
-
-    @property
-    def shape(self) -> TensorShape:
-        return self._shape
-
-    @property
-    def device(self) -> str:
-        return self._op.device
-
-    def get_shape(self) -> TensorShape:
-        """The static (possibly partial) shape."""
-        return self._shape
-
-    def set_shape(self, shape) -> None:
-        """Refine the static shape; ``ValueError`` if incompatible with what is known."""
-        try:
-            self._shape = self._shape.merge_with(as_shape(shape))
-        except ValueError:
-            raise ValueError(
-                f"Tensor's shape {self._shape} is not compatible with supplied shape "
-                f"{as_shape(shape)}."
-            ) from None
-
-    def consumers(self) -> list[Operation]:
-        """The operations that take this tensor as an input."""
-        return [op for op in self._op._graph._ops if any(t is self for t in op._inputs)]
-
-    def eval(self, feed_dict=None, session=None):
-        """Evaluate in ``session`` (default: the default session); see ``Session.run``."""
-        from .session import _eval_in_session
-
-        return _eval_in_session(self, feed_dict, session, "tensor", "evaluate tensor")
-
-    def _as_graph_element(self):
-        return self
-
-    def __repr__(self):
-        return f"<tf.Tensor '{self.name}' shape={self._shape} dtype={self._dtype.name}>"
-
-    __str__ = __repr__
-
-    def __hash__(self):
-        return id(self)
-
-    def __eq__(self, other):
-        return self is other
-
-    def __ne__(self, other):
-        return self is not other
-
-    def __bool__(self):
-        raise TypeError(
-            "Using a `tf.Tensor` as a Python `bool` is not allowed in graph mode. "
-            "Use `if t is not None:` to test for presence, or tf.cond to branch on its value."
-        )
-
-    __nonzero__ = __bool__
-
-    def __iter__(self):
-        raise TypeError(
-            f"Iterating over a symbolic `tf.Tensor` ({self.name}) is not allowed in graph "
-            "mode; use tf.unstack or index it explicitly."
-        )
-
-    def __len__(self):
-        raise TypeError(
-            f"len is not well defined for symbolic Tensors ({self.name}). "
-            "Please call `x.shape` rather than `len(x)` for shape information."
-        )
-
-    def __array__(self, dtype=None, copy=None):
-        raise NotImplementedError(
-            f"Cannot convert a symbolic Tensor ({self.name}) to a numpy array; "
-            "evaluate it with Session.run first."
-        )
-
-    def _binop(self, name, other, reverse=False):
-        fn = OVERLOADS[name]
-        return fn(other, self) if reverse else fn(self, other)
-
-    def __add__(self, o):
-        return self._binop("add", o)
-
-    def __radd__(self, o):
-        return self._binop("add", o, True)
-
-    def __sub__(self, o):
-        return self._binop("sub", o)
-
-    def __rsub__(self, o):
-        return self._binop("sub", o, True)
-
-    def __mul__(self, o):
-        return self._binop("mul", o)
-
-    def __rmul__(self, o):
-        return self._binop("mul", o, True)
-
-    def __truediv__(self, o):
-        return self._binop("truediv", o)
-
-    def __rtruediv__(self, o):
-        return self._binop("truediv", o, True)
-
-    def __floordiv__(self, o):
-        return self._binop("floordiv", o)
-
-    def __rfloordiv__(self, o):
-        return self._binop("floordiv", o, True)
-
-    def __mod__(self, o):
-        return self._binop("mod", o)
-
-    def __rmod__(self, o):
-        return self._binop("mod", o, True)
-
-    def __pow__(self, o):
-        return self._binop("pow", o)
-
-    def __rpow__(self, o):
-        return self._binop("pow", o, True)
-
-    def __matmul__(self, o):
-        return self._binop("matmul", o)
-
-    def __rmatmul__(self, o):
-        return self._binop("matmul", o, True)
-
-    def __lt__(self, o):
-        return self._binop("less", o)
-
-    def __le__(self, o):
-        return self._binop("less_equal", o)
-
-    def __gt__(self, o):
-        return self._binop("greater", o)
-
-    def __ge__(self, o):
-        return self._binop("greater_equal", o)
-
-    def __and__(self, o):
-        return self._binop("logical_and", o)
-
-    def __rand__(self, o):
-        return self._binop("logical_and", o, True)
-
-    def __or__(self, o):
-        return self._binop("logical_or", o)
-
-    def __ror__(self, o):
-        return self._binop("logical_or", o, True)
-
-    def __xor__(self, o):
-        return self._binop("logical_xor", o)
-
-    def __rxor__(self, o):
-        return self._binop("logical_xor", o, True)
-
-    def __invert__(self):
-        return OVERLOADS["logical_not"](self)
-
-    def __neg__(self):
-        return OVERLOADS["neg"](self)
-
-    def __abs__(self):
-        return OVERLOADS["abs"](self)
-
-    def __getitem__(self, key):
-        return OVERLOADS["getitem"](self, key)
-
-
-class Operation:
-    """A node of the graph: an op type, attributes, input tensors and output tensors."""
-
-    __slots__ = (
-        "__weakref__",
-        "_attrs",
-        "_control_inputs",
-        "_device",
-        "_graph",
-        "_id",
-        "_inputs",
-        "_name",
-        "_outputs",
-        "_traceback",
-        "_type",
-    )
-
-    def __init__(self, graph, name, op_type, inputs, attrs, control_inputs, device, out_specs):
-        self._graph = graph
-        self._name = name
-        self._type = op_type
-        self._inputs = tuple(inputs)
-        self._attrs = attrs
-        self._control_inputs = tuple(control_inputs)
-        self._device = device
-        self._id = len(graph._ops)
-        self._traceback = _user_frame()
-        self._outputs = tuple(
-            Tensor(self, i, dtype, shape) for i, (dtype, shape) in enumerate(out_specs)
-        )
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def type(self) -> str:
-        return self._type
-
-    @property
-    def graph(self) -> Graph:
-        return self._graph
-
-    @property
-    def inputs(self) -> list[Tensor]:
-        return list(self._inputs)
-
-    @property
-    def outputs(self) -> list[Tensor]:
-        return list(self._outputs)
-
-    @property
-    def control_inputs(self) -> list[Operation]:
-        return list(self._control_inputs)
-
-    @property
-    def device(self) -> str:
-        return self._device
-
-    @property
-    def op_def(self) -> registry.OpDef:
-        return registry.get(self._type)
-
-    @property
-    def node_def(self):
-        """This op as a TF ``NodeDef`` protobuf message."""
-        from .graph_io import node_def_of
-
-        return node_def_of(self)
-
-    @property
-    def traceback(self):
-        return self._traceback
-
-    def values(self) -> tuple[Tensor, ...]:
-        return self._outputs
-
-    def get_attr(self, name: str):
-        """The value of attribute ``name`` (``ValueError`` if the op has no such attr)."""
-        if name not in self._attrs:
-            raise ValueError(f"Operation '{self._name}' has no attr named '{name}'.")
-        return self._attrs[name]
-
-    @property
-    def attrs(self) -> dict:
-        """A copy of all attributes (internal helper)."""
-        return dict(self._attrs)
-
-    def run(self, feed_dict=None, session=None):
-        """Run this op in ``session`` (default: the default session); returns ``None``."""
-        from .session import _eval_in_session
-
-        _eval_in_session(self, feed_dict, session, "operation", "execute operation")
-
-    def _as_graph_element(self):
-        return self
-
-    def __repr__(self):
-        return f"<tf.Operation '{self._name}' type={self._type}>"
-
-    def __str__(self):
-        return str(self.node_def)
-
-
-def _user_frame() -> str:
-    """'file:line' of the first caller outside graphjit (for error messages)."""
-    f = sys._getframe(2)
-    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
-        f = f.f_back
-    return f"{f.f_code.co_filename}:{f.f_lineno}" if f is not None else "<unknown>"
-
-
-_PKG_DIR = __file__.rsplit("graph.py", 1)[0]
+    def __init__(self, control_inputs):
+        self.control_inputs = control_inputs
+        self.seen: set[int] = set()
 
 
 class Graph:
     """A TensorFlow computation graph (``tf.Graph``).
 
-    >>> g = Graph()
+    >>> import graphjit.compat.v1 as tf
+    >>> g = tf.Graph()
     >>> with g.as_default():
-    ...     c = constant(1.0)
+    ...     c = tf.constant(1.0, name="c")
+    >>> g.get_tensor_by_name("c:0") is c
+    True
     """
 
     __slots__ = (
@@ -393,8 +121,8 @@ class Graph:
         self._names: dict[str, Operation] = {}
         self._names_in_use: dict[str, int] = {}
         self._name_stack = ""
-        self._control_stack: list[list[Operation] | None] = []
-        self._device_stack: list[str] = []
+        self._control_stack: list[_ControlFrame] = []
+        self._device_stack: list = []
         self._collections: dict[str, list] = {}
         self._finalized = False
         self._unfeedable: set[int] = set()
@@ -407,7 +135,8 @@ class Graph:
     def create_op(self, op_type, inputs, attrs=None, name=None, control_inputs=None):
         """Create an :class:`Operation` of a registered type and return it.
 
-        Shape/dtype inference runs here, so bad shapes raise when the graph is built.
+        Shape/dtype inference runs here, so bad shapes raise when the graph is built. A
+        ``name`` ending in ``/`` (a name scope) is taken as is, as in TF.
         """
         opdef = registry.get(op_type)
         attrs = dict(attrs or {})
@@ -426,39 +155,68 @@ class Graph:
                 full = name[:-1]  # a name scope used as an op name, taken as is (TF)
                 self._names_in_use.setdefault(full.lower(), 1)
             else:
+                # TF consumes the name even when shape inference then fails.
                 full = self.unique_name(name or op_type)
+            if not _VALID_OP_NAME.match(full):
+                raise ValueError(
+                    f"`{full}` is not a valid node name. Accepted names conform to Regex "
+                    f"/{_VALID_OP_NAME!r}/"
+                )
             if full in self._names:
                 raise ValueError(f"Duplicate node name in graph: '{full}'")
             try:
                 specs = opdef.infer(inputs, attrs)
             except (ValueError, TypeError) as e:
                 raise type(e)(f"{e} (op '{full}' of type {op_type})") from None
-            ctrl = []
-            for frame in self._control_stack:
-                if frame is None:
-                    ctrl = []
-                    continue
-                for c in frame:
-                    if c not in ctrl:
-                        ctrl.append(c)
-            input_ops = {t._op for t in inputs}
-            ctrl = [c for c in ctrl if c not in input_ops]
+            ctrl = self._control_inputs_for(inputs)
             for c in control_inputs or ():
                 c = c.op if isinstance(c, Tensor) else c
                 if c not in ctrl:
                     ctrl.append(c)
-            device = self._device_stack[-1] if self._device_stack else ""
+            device = self._current_device(op_type, full)
             op = Operation(self, full, op_type, inputs, attrs, ctrl, device, specs)
             self._names[full] = op
             self._ops.append(op)
+            for frame in self._control_stack:
+                frame.seen.add(id(op))
             return op
+
+    def _control_inputs_for(self, inputs) -> list[Operation]:
+        """TF's rule: a block's ops are added unless an input was built inside that block
+        (the op is then dominated by it) or is already a data input."""
+        input_ops = [t._op for t in inputs]
+        input_ids = {id(o) for o in input_ops}
+        ret: list[Operation] = []
+        for frame in self._control_stack:
+            if any(i in frame.seen for i in input_ids):
+                continue
+            for c in frame.control_inputs:
+                if id(c) not in input_ids and c not in ret:
+                    ret.append(c)
+        return ret
+
+    def _current_device(self, op_type, name) -> str:
+        device = ""
+        for d in self._device_stack:
+            if d is None:
+                device = ""
+            elif callable(d):
+                # Device functions see a stand-in exposing what TF's NodeDef would.
+                device = d(_DeviceFnOp(op_type, name, device)) or ""
+            else:
+                device = merge_device(device, d)
+        return device
 
     def _check_not_finalized(self):
         if self._finalized:
             raise RuntimeError("Graph is finalized and cannot be modified.")
 
     def unique_name(self, name: str, mark_as_used: bool = True) -> str:
-        """Prefix ``name`` with the current name scope and make it unique (``a``, ``a_1``)."""
+        """Prefix ``name`` with the current name scope and make it unique (``a``, ``a_1``).
+
+        Names are compared case-insensitively; a generated ``a_1`` never collides with an
+        ``a_1`` the user already created (TF's rule).
+        """
         if self._name_stack:
             name = self._name_stack + "/" + name
         key = name.lower()
@@ -476,64 +234,104 @@ class Graph:
         return name
 
     def get_name_scope(self) -> str:
+        """The current name scope without a trailing slash (``""`` at the root)."""
         return self._name_stack
 
     @contextlib.contextmanager
     def name_scope(self, name):
-        """Push a name scope; ``"a/"`` (trailing slash) re-enters an absolute scope."""
+        """Push a name scope and yield its ``"a/"`` form.
+
+        ``"a/"`` (trailing slash) re-enters an existing scope as is; ``None`` or ``""``
+        resets to the root scope; an invalid name is a ``ValueError``.
+        """
+        if name:
+            if isinstance(name, bytes):
+                name = name.decode()
+            if self._name_stack:
+                if not _VALID_SCOPE_NAME.match(name):
+                    raise ValueError(
+                        f"'{name}' is not a valid scope name. A scope name has to match the "
+                        f"following pattern: {_VALID_SCOPE_NAME.pattern}"
+                    )
+            elif not _VALID_OP_NAME.match(name):
+                raise ValueError(
+                    f"'{name}' is not a valid root scope name. A root scope name has to match "
+                    f"the following pattern: {_VALID_OP_NAME.pattern}"
+                )
         old = self._name_stack
-        if name is None or name == "":
-            new = ""
+        if not name:
+            new, returned = "", ""
         elif name.endswith("/"):
-            new = name[:-1]
+            new, returned = name[:-1], name
         else:
-            if not _VALID_SCOPE_NAME.match(name):
-                raise ValueError(f"'{name}' is not a valid scope name")
             new = self.unique_name(name)
+            returned = new + "/"
         self._name_stack = new
         try:
-            yield (new + "/") if new else ""
+            yield returned
         finally:
             self._name_stack = old
 
     @contextlib.contextmanager
     def control_dependencies(self, control_inputs):
-        """Ops created inside run after ``control_inputs``; ``None`` clears outer ones."""
+        """Ops created inside run after ``control_inputs``; ``None`` clears outer blocks.
+
+        Elements may be Operations, Tensors (their op), names, or objects with
+        ``_as_graph_element`` such as Variables.
+        """
         if control_inputs is None:
-            frame = None
-        else:
-            frame = []
-            for c in control_inputs:
-                if hasattr(c, "_as_control_op"):
-                    c = c._as_control_op()
-                if isinstance(c, Tensor):
-                    c = c.op
-                if not isinstance(c, Operation):
-                    raise TypeError(f"Control input must be Operation or Tensor: {c!r}")
-                if c.graph is not self:
-                    raise ValueError(f"Control input {c.name} is not an element of this graph.")
-                frame.append(c)
+            old = self._control_stack
+            self._control_stack = []
+            try:
+                yield
+            finally:
+                self._control_stack = old
+            return
+        current = {id(c) for f in self._control_stack for c in f.control_inputs}
+        ops = []
+        for c in control_inputs:
+            if hasattr(c, "_as_control_op") and not isinstance(c, (Tensor, Operation)):
+                c = c._as_control_op()
+            c = self.as_graph_element(c)
+            if isinstance(c, Tensor):
+                c = c.op
+            if id(c) not in current:
+                ops.append(c)
+                current.add(id(c))
+        frame = _ControlFrame(ops)
         self._control_stack.append(frame)
         try:
             yield
         finally:
-            self._control_stack.pop()
+            self._control_stack.remove(frame)
 
     @contextlib.contextmanager
-    def device(self, device_name):
-        """Record a device string on ops created inside (placement is always this CPU)."""
-        self._device_stack.append(device_name or "")
+    def device(self, device_name_or_function):
+        """Record a device on ops created inside (placement is always this CPU).
+
+        Strings are canonicalised and merged with outer scopes as TF does
+        (``"/cpu:0"`` -> ``"/device:CPU:0"``); ``None`` clears outer scopes.
+        """
+        d = device_name_or_function
+        if isinstance(d, str) and d:
+            merge_device("", d)  # validate now, as TF does
+        elif d == "":
+            d = []
+        self._device_stack.extend([d] if d != [] else [])
         try:
             yield
         finally:
-            self._device_stack.pop()
+            if d != []:
+                self._device_stack.pop()
 
     @contextlib.contextmanager
     def colocate_with(self, op, ignore_existing=False):
+        """Accepted for compatibility; every op runs on this CPU."""
         yield
 
     @contextlib.contextmanager
     def gradient_override_map(self, op_type_map):
+        """Accepted for compatibility (gradients use the registry's entry)."""
         yield
 
     def as_default(self):
@@ -564,14 +362,17 @@ class Graph:
     @property
     def graph_def_versions(self):
         from .graph_def import VersionDef
+        from .graph_io import MIN_CONSUMER, PRODUCER
 
-        return VersionDef(producer=1882, min_consumer=12)
+        return VersionDef(producer=PRODUCER, min_consumer=MIN_CONSUMER)
 
     # ----------------------------------------------------------------- lookup
     def get_operations(self) -> list[Operation]:
+        """All ops, in creation order."""
         return list(self._ops)
 
     def get_operation_by_name(self, name: str) -> Operation:
+        """The op called ``name`` (``KeyError`` if absent, ``ValueError`` for ``"x:0"``)."""
         if not isinstance(name, str):
             raise TypeError(
                 f"Operation names are strings (or similar), not {type(name).__name__}."
@@ -579,92 +380,135 @@ class Graph:
         return self.as_graph_element(name, allow_tensor=False, allow_operation=True)
 
     def get_tensor_by_name(self, name: str) -> Tensor:
+        """The tensor called ``name`` (``"op:0"``)."""
         if not isinstance(name, str):
             raise TypeError(f"Tensor names are strings (or similar), not {type(name).__name__}.")
         return self.as_graph_element(name, allow_tensor=True, allow_operation=False)
 
     def as_graph_element(self, obj, allow_tensor=True, allow_operation=True):
-        """Resolve a Tensor, Operation or name string to an element of this graph."""
-        if hasattr(obj, "_as_graph_element") and not isinstance(obj, (Tensor, Operation)):
-            conv = obj._as_graph_element()
-            if conv is not None:
-                obj = conv
-        types = ("Tensor" if allow_tensor else "") + (
-            " or Operation"
-            if allow_tensor and allow_operation
-            else ("Operation" if allow_operation else "")
-        )
+        """Resolve a Tensor, Operation, name or convertible object to an element of this graph.
+
+        Raises ``TypeError`` for other objects, ``KeyError`` for names not in the graph and
+        ``ValueError`` for names of the wrong kind, with TF's messages.
+        """
+        with self._lock:
+            return self._as_graph_element_locked(obj, allow_tensor, allow_operation)
+
+    def _as_graph_element_locked(self, obj, allow_tensor, allow_operation):
+        if allow_tensor and allow_operation:
+            types = "Tensor or Operation"
+        elif allow_tensor:
+            types = "Tensor"
+        elif allow_operation:
+            types = "Operation"
+        else:
+            raise ValueError("allow_tensor and allow_operation can't both be False.")
+        conv = getattr(obj, "_as_graph_element", None)
+        if conv is not None and callable(conv):
+            converted = conv()
+            if converted is not None:
+                obj = converted
         if isinstance(obj, bytes):
             obj = obj.decode("utf-8")
         if isinstance(obj, str):
-            name = obj
-            if ":" in name and allow_tensor:
-                op_name, _, idx = name.rpartition(":")
-                try:
-                    index = int(idx)
-                except ValueError:
-                    raise ValueError(
-                        f"The name {name!r} looks a like a Tensor name, but is not a valid one. "
-                        'Tensor names must be of the form "<op_name>:<output_index>".'
-                    ) from None
-                if op_name not in self._names:
-                    raise KeyError(
-                        f"The name {name!r} refers to a Tensor which does not exist. The "
-                        f"operation, {op_name!r}, does not exist in the graph."
-                    )
-                op = self._names[op_name]
-                if index >= len(op._outputs) or index < 0:
-                    raise KeyError(
-                        f"The name {name!r} refers to a Tensor which does not exist. The "
-                        f"operation, {op_name!r}, exists but only has {len(op._outputs)} outputs."
-                    )
-                return op._outputs[index]
-            if ":" in name and not allow_tensor:
-                raise ValueError(f"Name {name!r} appears to refer to a Tensor, not a {types}.")
-            if ":" not in name and allow_operation:
-                if name not in self._names:
-                    raise KeyError(f"The name {name!r} refers to an Operation not in the graph.")
-                return self._names[name]
-            if name in self._names:
-                raise ValueError(
-                    f"The name {name!r} refers to an Operation, not a {types}. Tensor names must "
-                    f'be of the form "<op_name>:<output_index>" (e.g. {name + ":0"!r}).'
-                )
-            raise KeyError(f"The name {name!r} refers to an Operation not in the graph.")
+            return self._element_by_name(obj, allow_tensor, allow_operation, types)
         if isinstance(obj, Tensor) and allow_tensor:
             if obj.graph is not self:
                 raise ValueError(f"Tensor {obj} is not an element of this graph.")
             return obj
         if isinstance(obj, Operation) and allow_operation:
             if obj.graph is not self:
-                raise ValueError(f"Operation {obj} is not an element of this graph.")
+                raise ValueError(f"Operation {obj!r} is not an element of this graph.")
             return obj
         raise TypeError(f"Can not convert a {type(obj).__name__} into a {types}.")
 
+    def _element_by_name(self, name, allow_tensor, allow_operation, types):
+        if ":" in name and allow_tensor:
+            try:
+                op_name, out_n = name.split(":")
+                out_n = int(out_n)
+            except ValueError:
+                raise ValueError(
+                    f"The name {name!r} looks a like a Tensor name, but is not a valid one. "
+                    'Tensor names must be of the form "<op_name>:<output_index>".'
+                ) from None
+            if op_name not in self._names:
+                raise KeyError(
+                    f"The name {name!r} refers to a Tensor which does not exist. The "
+                    f"operation, {op_name!r}, does not exist in the graph."
+                )
+            op = self._names[op_name]
+            try:
+                return op._outputs[out_n]
+            except IndexError:
+                raise KeyError(
+                    f"The name {name!r} refers to a Tensor which does not exist. The "
+                    f"operation, {op_name!r}, exists but only has {len(op._outputs)} outputs."
+                ) from None
+        if ":" in name:
+            raise ValueError(f"Name {name!r} appears to refer to a Tensor, not a {types}.")
+        if allow_operation:
+            if name not in self._names:
+                raise KeyError(f"The name {name!r} refers to an Operation not in the graph.")
+            return self._names[name]
+        if name in self._names:
+            msg = f"The name {name!r} refers to an Operation, not a {types}."
+        else:
+            msg = f"The name {name!r} looks like an (invalid) Operation name, not a {types}."
+        raise ValueError(msg + ' Tensor names must be of the form "<op_name>:<output_index>".')
+
     # ----------------------------------------------------------------- collections
     def add_to_collection(self, name, value) -> None:
-        self._collections.setdefault(name, []).append(value)
+        """Append ``value`` to the collection ``name``."""
+        self._check_not_finalized()
+        with self._lock:
+            self._collections.setdefault(name, []).append(value)
 
     def add_to_collections(self, names, value) -> None:
+        """Append ``value`` to each collection in ``names`` (a string is one name)."""
         names = (names,) if isinstance(names, str) else set(names)
         for n in names:
             self.add_to_collection(n, value)
 
     def get_collection(self, name, scope=None) -> list:
-        items = self._collections.get(name, [])
-        if scope is None:
-            return list(items)
-        pat = re.compile(scope)
-        return [v for v in items if hasattr(v, "name") and pat.match(v.name)]
+        """A copy of a collection; with ``scope``, items whose ``name`` matches the regex
+        at the start (items without a name are skipped)."""
+        with self._lock:
+            items = self._collections.get(name)
+            if items is None:
+                return []
+            if scope is None:
+                return list(items)
+            pat = re.compile(scope)
+            out = []
+            for v in items:
+                try:
+                    if pat.match(v.name):
+                        out.append(v)
+                except AttributeError:
+                    pass
+            return out
 
     def get_collection_ref(self, name) -> list:
-        return self._collections.setdefault(name, [])
+        """The collection list itself (created empty if absent); mutations are visible."""
+        with self._lock:
+            return self._collections.setdefault(name, [])
 
     def get_all_collection_keys(self) -> list[str]:
-        return [k for k, v in self._collections.items() if isinstance(v, list)]
+        """Names of the non-empty-or-created collections that are strings."""
+        with self._lock:
+            return [k for k in self._collections if isinstance(k, str)]
+
+    @property
+    def collections(self) -> list:
+        """All collection names."""
+        return self.get_all_collection_keys()
 
     def clear_collection(self, name) -> None:
-        self._collections.pop(name, None)
+        """Remove a collection."""
+        self._check_not_finalized()
+        with self._lock:
+            self._collections.pop(name, None)
 
     # ----------------------------------------------------------------- feed/fetch marks
     def prevent_feeding(self, tensor) -> None:
@@ -682,195 +526,58 @@ class Graph:
 
     # ----------------------------------------------------------------- serialisation
     def as_graph_def(self, from_version=None, add_shapes=False):
-        """The graph as a TF ``GraphDef`` protobuf message (TF's wire format)."""
+        """The graph as a TF ``GraphDef`` protobuf message (TF's wire format).
+
+        With ``add_shapes`` every node carries an ``_output_shapes`` attr.
+        """
         from .graph_io import graph_def_of
 
         return graph_def_of(self, from_version=from_version, add_shapes=add_shapes)
 
 
-# --------------------------------------------------------------------- default graph stack
-class _DefaultGraphStack(threading.local):
-    def __init__(self):
-        self.stack: list[Graph] = []
+class _DeviceFnOp:
+    """What a device function receives: the op's type, name and current device."""
 
-    def get_controller(self, graph):
-        return _GraphController(self, graph)
+    __slots__ = ("device", "name", "type")
 
+    def __init__(self, op_type, name, device):
+        self.type = op_type
+        self.name = name
+        self.device = device
 
-class _GraphController:
-    __slots__ = ("graph", "owner")
+    @property
+    def node_def(self):
+        from .graph_def import NodeDef
 
-    def __init__(self, owner, graph):
-        self.owner = owner
-        self.graph = graph
-
-    def __enter__(self):
-        self.owner.stack.append(self.graph)
-        return self.graph
-
-    def __exit__(self, *exc):
-        stack = self.owner.stack
-        if not stack or stack[-1] is not self.graph:
-            raise AssertionError("Nesting violated for default stack of <class 'Graph'> objects")
-        stack.pop()
-        return False
+        return NodeDef(name=self.name, op=self.type, device=self.device)
 
 
-_default_graph_stack = _DefaultGraphStack()
-_global_default_graph: Graph | None = None
-_global_lock = threading.Lock()
+# The module-level helpers live in graph_api.py; resolve them lazily so that either module
+# can be imported first.
+_API_NAMES = frozenset(
+    {
+        "name_scope",
+        "control_dependencies",
+        "device",
+        "get_collection",
+        "get_collection_ref",
+        "add_to_collection",
+        "add_to_collections",
+        "convert_to_tensor",
+        "constant_tensor",
+        "constant_value",
+        "is_tensor",
+        "get_name_scope",
+        "_graph_of",
+    }
+)
 
 
-def get_default_graph() -> Graph:
-    """The innermost ``as_default`` graph of this thread, or the global default graph."""
-    stack = _default_graph_stack.stack
-    if stack:
-        return stack[-1]
-    global _global_default_graph
-    if _global_default_graph is None:
-        with _global_lock:
-            if _global_default_graph is None:
-                _global_default_graph = Graph()
-    return _global_default_graph
+def __getattr__(name):
+    if name in _API_NAMES:
+        from . import graph_api
 
-
-def reset_default_graph() -> None:
-    """Replace the global default graph (``AssertionError`` inside a graph context)."""
-    if _default_graph_stack.stack:
-        raise AssertionError(
-            "Do not use tf.reset_default_graph() to clear nested graphs. If you need a "
-            "cleared graph, exit the nesting and create a new graph."
-        )
-    global _global_default_graph
-    _global_default_graph = Graph()
-
-
-def _push_default_graph(graph):
-    _default_graph_stack.stack.append(graph)
-
-
-def _remove_default_graph(graph):
-    stack = _default_graph_stack.stack
-    for i in range(len(stack) - 1, -1, -1):
-        if stack[i] is graph:
-            del stack[i]
-            return
-
-
-# --------------------------------------------------------------------- module-level helpers
-def name_scope(name, default_name=None, values=None):
-    """``tf.name_scope`` on the default graph (or on the graph of ``values``)."""
-    g = _graph_of(values) if values else get_default_graph()
-    if name is None and default_name is not None:
-        name = default_name
-    return g.name_scope(name)
-
-
-def control_dependencies(control_inputs):
-    """``tf.control_dependencies`` on the default graph."""
-    return get_default_graph().control_dependencies(control_inputs)
-
-
-def device(device_name):
-    return get_default_graph().device(device_name)
-
-
-def _graph_of(values):
-    for v in values:
-        if isinstance(v, Tensor):
-            return v.graph
-    return get_default_graph()
-
-
-def get_collection(key, scope=None):
-    return get_default_graph().get_collection(key, scope)
-
-
-def get_collection_ref(key):
-    return get_default_graph().get_collection_ref(key)
-
-
-def add_to_collection(name, value):
-    get_default_graph().add_to_collection(name, value)
-
-
-def add_to_collections(names, value):
-    get_default_graph().add_to_collections(names, value)
-
-
-def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None) -> Tensor:
-    """Return ``value`` as a Tensor of the default graph (constants for Python/numpy values).
-
-    A Tensor of a different dtype than ``dtype`` is a ``ValueError`` (TF never casts here).
-    """
-    if hasattr(value, "_as_graph_tensor"):
-        value = value._as_graph_tensor()
-    if isinstance(value, Tensor):
-        if dtype is not None and _dt.as_dtype(dtype) is not value.dtype:
-            raise ValueError(
-                f"Tensor conversion requested dtype {_dt.as_dtype(dtype).name} for Tensor with "
-                f"dtype {value.dtype.name}: {value!r}"
-            )
+        value = getattr(graph_api, name)
+        globals()[name] = value
         return value
-    if isinstance(value, Operation):
-        raise TypeError(f"Can't convert Operation '{value.name}' to Tensor")
-    if dtype is None and preferred_dtype is not None:
-        try:
-            return constant_tensor(value, _dt.as_dtype(preferred_dtype), name)
-        except (TypeError, ValueError):
-            pass
-    return constant_tensor(value, None if dtype is None else _dt.as_dtype(dtype), name)
-
-
-def constant_tensor(value, dtype=None, name=None, shape=None) -> Tensor:
-    """Build a ``Const`` op holding ``value`` (TF conversion rules) and return its output."""
-    if value is None:
-        raise ValueError("None values not supported.")
-    try:
-        arr = _dt.to_numpy(value, dtype)
-    except (TypeError, ValueError, OverflowError) as e:
-        raise TypeError(
-            f"Cannot convert {value!r} to EagerTensor/Tensor of dtype "
-            f"{dtype.name if dtype else 'inferred'}: {e}"
-        ) from None
-    if dtype is not None and not isinstance(value, np.ndarray):
-        _check_lossless(value, arr, dtype)
-    if shape is not None:
-        shape = [int(d) for d in shape]
-        if arr.size == 1 or arr.ndim == 0:
-            arr = np.broadcast_to(arr.reshape(()), shape).copy()
-        elif arr.size == int(np.prod(shape)):
-            arr = arr.reshape(shape)
-        else:
-            raise TypeError(f"Expected Tensor's shape: {tuple(shape)}, but got {arr.shape}.")
-    g = get_default_graph()
-    d = _dt.as_dtype(arr.dtype) if dtype is None else dtype
-    op = g.create_op("Const", [], {"dtype": d, "value": arr}, name=name or "Const")
-    return op.outputs[0]
-
-
-def _check_lossless(value, arr, dtype):
-    """TF refuses e.g. ``constant(1.5, dtype=int32)`` (TypeError)."""
-    if dtype.is_integer or dtype.is_bool:
-        try:
-            src = np.asarray(value)
-        except Exception:
-            return
-        if src.dtype.kind == "f":
-            raise TypeError(f"Cannot convert {value!r} to EagerTensor of dtype {dtype.name}")
-
-
-def is_tensor(x) -> bool:
-    return isinstance(x, Tensor)
-
-
-def constant_value(t: Tensor):
-    """The value of ``t`` if it is known when the graph is built (a Const), else ``None``."""
-    op = t.op
-    if op.type == "Const":
-        return op._attrs["value"]
-    if op.type == "Shape" and op._inputs[0].shape.is_fully_defined():
-        return np.array(op._inputs[0].shape.as_list(), dtype=t.dtype.np)
-    if op.type in ("Identity", "StopGradient"):
-        return constant_value(op._inputs[0])
-    return None
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

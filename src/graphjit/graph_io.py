@@ -10,11 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as _dt
+from .errors import NotFoundError
 from .graph import Graph, Operation, Tensor, get_default_graph
 from .ops import registry
 from .shapes import TensorShape
 
-PRODUCER = 1882  # TF 2.21's GraphDef producer version
+PRODUCER = 2474  # the GraphDef producer version TF 2.21 writes
+MIN_CONSUMER = 0  # TF leaves min_consumer unset
 
 
 def _shape_to_proto(shape: TensorShape):
@@ -132,7 +134,7 @@ def graph_def_of(graph: Graph, from_version=None, add_shapes=False):
     """The ``GraphDef`` of ``graph`` (ops with id >= ``from_version`` only, if given)."""
     from .graph_def import GraphDef, VersionDef
 
-    gd = GraphDef(versions=VersionDef(producer=PRODUCER, min_consumer=12))
+    gd = GraphDef(versions=VersionDef(producer=PRODUCER, min_consumer=MIN_CONSUMER))
     for op in graph._ops:
         if from_version is not None and op._id < from_version:
             continue
@@ -143,78 +145,202 @@ def graph_def_of(graph: Graph, from_version=None, add_shapes=False):
 def import_graph_def(
     graph_def, input_map=None, return_elements=None, name=None, op_dict=None, producer_op_list=None
 ):
-    """Add the ops of ``graph_def`` to the default graph under the scope ``name``.
+    """Add the ops of ``graph_def`` to the default graph under the name scope ``name``.
 
-    ``input_map`` maps tensor names in ``graph_def`` to existing Tensors; ``return_elements``
-    names ops or tensors (``"x"`` / ``"x:0"``) to return. An op type graphjit does not know is
-    a ``ValueError`` naming it.
+    Parameters
+    ----------
+    graph_def : GraphDef
+        The graph to import (from ``as_graph_def`` or TensorFlow's bytes via
+        ``GraphDef.FromString``).
+    input_map : dict, optional
+        Maps tensor names in ``graph_def`` (``"x"`` or ``"x:0"``; ``"^x"`` for a control input)
+        to Tensors (Operations) of the default graph that replace them.
+    return_elements : list of str, optional
+        Names in ``graph_def`` to return: ``"y:0"`` gives the imported Tensor, ``"y"`` the
+        imported Operation.
+    name : str, optional
+        Prefix scope, ``"import"`` by default (made unique); ``""`` imports without a prefix
+        (clashing names get a ``_1`` suffix).
+
+    Returns
+    -------
+    list or None
+        The requested elements, or ``None`` without ``return_elements``.
+
+    Raises
+    ------
+    NotFoundError
+        For an op type graphjit does not implement (TF's message, naming the type).
+    ValueError
+        For unknown input nodes, unused ``input_map`` keys, missing return elements and
+        mapped inputs of the wrong dtype.
+
+    Examples
+    --------
+    >>> import graphjit.compat.v1 as tf
+    >>> with tf.Graph().as_default() as g:
+    ...     x = tf.placeholder(tf.float32, name="x")
+    ...     y = tf.add(x, 1.0, name="y")
+    >>> with tf.Graph().as_default():
+    ...     c = tf.constant(2.0)
+    ...     (out,) = tf.import_graph_def(g.as_graph_def(), {"x": c}, ["y:0"], name="m")
+    ...     tf.Session().run(out)
+    np.float32(3.0)
     """
+    from .graph_api import convert_to_tensor
+
+    if not hasattr(graph_def, "node"):
+        raise TypeError("Argument `graph_def` must be a GraphDef proto.")
+    if input_map is None:
+        input_map = {}
+    elif not isinstance(input_map, dict):
+        raise TypeError(
+            f"Argument `input_map` must be a dictionary. Obtained {type(input_map).__name__}"
+        )
     g = get_default_graph()
-    input_map = {(_canon(k)): v for k, v in (input_map or {}).items()}
     nodes = {nd.name: nd for nd in graph_def.node}
     for nd in graph_def.node:
         if registry.lookup(nd.op) is None:
-            raise ValueError(
-                f"Op type not registered '{nd.op}' in binary (node {nd.name}): "
-                "graphjit does not implement this op yet."
+            raise NotFoundError(
+                None,
+                None,
+                f"Op type not registered '{nd.op}' in binary running on graphjit. "
+                f"graphjit does not implement this op yet (node '{nd.name}').",
             )
-    scope = "import" if name is None else name
-    created: dict[str, Operation] = {}
-    with g.name_scope(scope) as prefix:
-        prefix = prefix or ""
-
-        def tensor_for(ref: str) -> Tensor:
-            ref = _canon(ref)
-            if ref in input_map:
-                return input_map[ref]
-            op_name, idx = ref.rsplit(":", 1)
-            return build(op_name).outputs[int(idx)]
-
-        visiting: set[str] = set()
-
-        def build(node_name: str) -> Operation:
-            if node_name in created:
-                return created[node_name]
-            if node_name not in nodes:
-                raise ValueError(
-                    f"Node '{node_name}' referenced by an input is not in the graph_def"
+    order = _topological_order(graph_def, nodes)
+    with g.name_scope(name if name is not None else "import") as prefix:
+        mapped = {}
+        for key, value in input_map.items():
+            if not isinstance(key, str):
+                raise TypeError(
+                    "input_map must be a dictionary mapping strings to Tensor objects."
                 )
-            if node_name in visiting:
-                raise ValueError(f"graph_def has a cycle through node '{node_name}'")
-            visiting.add(node_name)
-            nd = nodes[node_name]
-            opdef = registry.get(nd.op)
-            data = [i for i in nd.input if not i.startswith("^")]
-            ctrl = [build(i[1:]) for i in nd.input if i.startswith("^")]
-            inputs = [tensor_for(i) for i in data]
-            attrs = dict(opdef.attr_defaults)
-            for k in nd.attr:
-                if not k.startswith("_"):
-                    attrs[k] = attr_from_proto(nd.attr[k])
-            op = g.create_op(
-                nd.op,
-                inputs,
-                attrs,
-                name=prefix + nd.name + "/" if prefix else nd.name + "/",
-                control_inputs=ctrl,
-            )
-            op._device = nd.device
-            created[node_name] = op
-            visiting.discard(node_name)
-            return op
-
-        for nd in graph_def.node:
-            build(nd.name)
+            if key.startswith("^"):
+                mapped[key] = value.op if isinstance(value, Tensor) else value
+            else:
+                if not isinstance(value, Tensor):
+                    with g.name_scope("_inputs"):
+                        value = convert_to_tensor(value)
+                mapped[_canon(key)] = value
+        used: set[str] = set()
+        created: dict[str, Operation] = {}
+        for nd in order:
+            created[nd.name] = _import_node(g, nd, prefix, created, mapped, used)
+    unused = [k for k in mapped if k not in used]
+    if unused:
+        raise ValueError(
+            "Attempted to map inputs that were not found in graph_def: [" + ", ".join(unused) + "]"
+        )
     if return_elements is None:
         return None
-    out = []
-    for r in return_elements:
-        if ":" in r:
-            op_name, idx = r.rsplit(":", 1)
-            out.append(created[op_name].outputs[int(idx)])
+    return [_return_element(r, created) for r in return_elements]
+
+
+def _topological_order(graph_def, nodes) -> list:
+    """Nodes ordered so inputs come first (iterative: deep graphs must not recurse)."""
+    order, state = [], {}
+    for root in graph_def.node:
+        stack = [(root.name, False)]
+        while stack:
+            node_name, done = stack.pop()
+            if done:
+                state[node_name] = 2
+                order.append(nodes[node_name])
+                continue
+            if state.get(node_name) == 2:
+                continue
+            if state.get(node_name) == 1:
+                raise ValueError(f"graph_def has a cycle through node '{node_name}'")
+            state[node_name] = 1
+            stack.append((node_name, True))
+            nd = nodes[node_name]
+            for ref in reversed(nd.input):
+                src = ref[1:] if ref.startswith("^") else ref.split(":")[0]
+                if src not in nodes:
+                    raise ValueError(f"Node '{nd.name}': Unknown input node '{ref}'")
+                if state.get(src) != 2:
+                    stack.append((src, False))
+    return order
+
+
+def _import_node(g, nd, prefix, created, mapped, used) -> Operation:
+    opdef = registry.get(nd.op)
+    inputs, ctrl = [], []
+    for ref in nd.input:
+        if ref.startswith("^"):
+            if ref in mapped:
+                used.add(ref)
+                ctrl.append(mapped[ref])
+            else:
+                ctrl.append(created[ref[1:]])
+            continue
+        key = _canon(ref)
+        op_name, idx = key.rsplit(":", 1)
+        original = created[op_name].outputs[int(idx)]
+        if key in mapped:
+            used.add(key)
+            t = mapped[key]
+            if t.dtype is not original.dtype:
+                raise ValueError(
+                    f"Input {len(inputs)} of node {prefix}{nd.name} was passed "
+                    f"{t.dtype.tf_short_name} from {t.name} incompatible with expected "
+                    f"{original.dtype.tf_short_name}."
+                )
+            inputs.append(t)
         else:
-            out.append(created[r])
-    return out
+            inputs.append(original)
+    attrs = dict(opdef.attr_defaults)
+    accepted = _accepted_attrs(opdef)
+    for k in nd.attr:
+        # _output_shapes, _class ...: TF-internal annotations. Newer TF versions add attrs
+        # (MatMul's grad_a) that change nothing here; a kernel without **attrs cannot take them.
+        if not k.startswith("_") and (accepted is None or k in accepted):
+            attrs[k] = attr_from_proto(nd.attr[k])
+    full = prefix + nd.name
+    if full in g._names:
+        full = g.unique_name(full)  # TF uniquifies clashing names (name="")
+    with g.name_scope(None):
+        op = g.create_op(nd.op, inputs, attrs, name=full + "/", control_inputs=ctrl)
+    if nd.device:
+        op._device = nd.device
+    return op
+
+
+_ACCEPTED: dict[str, frozenset | None] = {}
+
+
+def _accepted_attrs(opdef) -> frozenset | None:
+    """Attr names the op's numpy kernel takes, or ``None`` when it takes ``**attrs``."""
+    if opdef.type not in _ACCEPTED:
+        import inspect
+
+        try:
+            params = inspect.signature(opdef.numpy).parameters.values()
+        except (TypeError, ValueError):
+            params = None
+        if params is None or any(p.kind is p.VAR_KEYWORD for p in params):
+            _ACCEPTED[opdef.type] = None
+        else:
+            names = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+            _ACCEPTED[opdef.type] = frozenset(names | set(opdef.attr_defaults))
+    return _ACCEPTED[opdef.type]
+
+
+def _return_element(ref: str, created) -> Tensor | Operation:
+    if ":" in ref:
+        op_name, idx = ref.rsplit(":", 1)
+        if op_name not in created:
+            raise ValueError(f"Requested return tensor '{ref}' not found in graph def")
+        op = created[op_name]
+        if not 0 <= int(idx) < len(op.outputs):
+            raise ValueError(
+                f"Invalid return output {idx} of node '{op_name}', which has "
+                f"{len(op.outputs)} output(s)"
+            )
+        return op.outputs[int(idx)]
+    if ref not in created:
+        raise ValueError(f"Requested return node '{ref}' not found in graph def")
+    return created[ref]
 
 
 def _canon(ref: str) -> str:

@@ -26,6 +26,8 @@ class RunContext:
     __slots__ = (
         "_handles_del",
         "_handles_new",
+        "_node_names",
+        "_rng",
         "deadline",
         "names",
         "program",
@@ -46,6 +48,8 @@ class RunContext:
         self.trace = trace
         self._handles_new: dict[str, np.ndarray] = {}
         self._handles_del: list[str] = []
+        self._rng: dict[str, tuple] = {}
+        self._node_names: dict[int, str] | None = None
 
     # ------------------------------------------------------------ variables
     def is_initialized(self, var: int) -> bool:
@@ -88,9 +92,30 @@ class RunContext:
         self.session._handle_value(h)  # raises for unknown handles
         self._handles_del.append(h)
 
+    # ------------------------------------------------------------ random streams
+    def rng_step(self, node, make_key) -> tuple:
+        """``(key, step)`` of a random op's stream for this run, advancing it (staged).
+
+        Each session keeps one counter per random op (by name): fresh sessions repeat a
+        seeded sequence and consecutive runs draw new numbers. ``make_key()`` gives the
+        stream's key the first time the session runs the op.
+        """
+        if self._node_names is None:
+            pairs = zip(self.program.nodes, self.program.ops)
+            self._node_names = {id(n): op.name for n, op in pairs}
+        name = self._node_names[id(node)]
+        state = self._rng.get(name)
+        if state is None:
+            state = getattr(self.session, "_rng_streams", {}).get(name) or (make_key(), 0)
+        self._rng[name] = (state[0], state[1] + 1)
+        return state
+
     def commit(self) -> None:
         """Publish staged writes (called once, after the whole run succeeded)."""
         self.session._commit(self.staged, self._handles_new, self._handles_del)
+        if self._rng:
+            streams = self.session.__dict__.setdefault("_rng_streams", {})
+            streams.update(self._rng)
 
 
 def run_program(program, feed_values, ctx: RunContext, keep_all=False):

@@ -445,10 +445,12 @@ def rank(input, name=None) -> Tensor:
     input = convert_to_tensor(input)
     if input.shape.ndims is not None:
         return constant(input.shape.ndims, dtype=_dt.int32, name=name or "Rank")
-    raise ValueError("rank of a tensor with unknown rank is not supported yet")
+    from .array_more import rank_op
+
+    return rank_op(input, name=name)
 
 
-# ------------------------------------------------------------------ Pack / Squeeze / Where / Gather
+# ------------------------------------------------------------------ Pack, Squeeze, Where, Gather
 
 
 def _pack_infer(inputs, attrs):

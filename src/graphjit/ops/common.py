@@ -53,7 +53,9 @@ def _convert_like(v, dtype, op_name):
     try:
         return convert_to_tensor(v, dtype=dtype)
     except (TypeError, ValueError) as e:
-        raise TypeError(f"{op_name}: cannot convert {v!r} to a Tensor of dtype {dtype.name}: {e}")
+        raise TypeError(
+            f"{op_name}: cannot convert {v!r} to a Tensor of dtype {dtype.name}: {e}"
+        ) from None
 
 
 def axis_list(t: Tensor, rank):

@@ -77,12 +77,12 @@ _BINARY = [
     ("AddV2", "add", _wrap(np.add), "({0} + {1})", NUMERIC),
     ("Sub", "sub", _wrap(np.subtract), "({0} - {1})", NUMERIC),
     ("Mul", "mul", _wrap(np.multiply), "({0} * {1})", NUMERIC),
-    ("RealDiv", None, _realdiv, "({0} / {1})", NUMERIC),
+    ("RealDiv", None, _realdiv, "div", NUMERIC),
     ("FloorDiv", "floordiv", _floordiv, "floordiv", NUMERIC),
     ("FloorMod", "mod", _floormod, "floormod", NUMERIC),
     ("Pow", "pow", _pow, "pow", NUMERIC),
-    ("Maximum", None, _wrap(np.maximum), "max({0}, {1})", NUMERIC),
-    ("Minimum", None, _wrap(np.minimum), "min({0}, {1})", NUMERIC),
+    ("Maximum", None, _wrap(np.maximum), "maximum", NUMERIC),
+    ("Minimum", None, _wrap(np.minimum), "minimum", NUMERIC),
     (
         "SquaredDifference",
         None,
@@ -377,7 +377,15 @@ _REDUCE = [
     ("Prod", "reduce_prod", lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims)),
 ]
 for _t, _n, _f in _REDUCE:
-    defop(_t, REDUCE, _reduce_infer(), _reducer(_f), attr_defaults={"keep_dims": False})
+    # scalar: the reduction's name; codegen maps it to (init, combine, finalize)
+    defop(
+        _t,
+        REDUCE,
+        _reduce_infer(),
+        _reducer(_f),
+        scalar=_t.lower(),
+        attr_defaults={"keep_dims": False},
+    )
 
 
 def _reduce_fn(op_type, fname):
@@ -393,9 +401,10 @@ def _reduce_fn(op_type, fname):
             if x.shape.ndims is not None:
                 axis_t = np.arange(x.shape.ndims, dtype=np.int32)
             else:
-                from .array import rank as _rank
+                from .array_more import range as _range
+                from .array_more import rank_op
 
-                axis_t = _rank(x)
+                axis_t = _range(0, rank_op(x), 1)
         else:
             axis_t = axis
         if not isinstance(axis_t, Tensor):

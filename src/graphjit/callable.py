@@ -99,4 +99,6 @@ def make_session_callable(session, fetches, feed_list, accept_options):
         raise TypeError(
             f"Argument `feed_list` must be a list or tuple. Received: feed_list={feed_list}"
         )
-    return SessionCallable(session, fetches, feed_list, accept_options)
+    from .fastcall import wrap  # L0 cache: an arity-specific compiled fast path
+
+    return wrap(SessionCallable(session, fetches, feed_list, accept_options))

@@ -276,8 +276,10 @@ class BaseSession:
         return prog
 
     def _execute(self, program, feed_values, ctx):
-        """Run a Program; the compiler replaces this with a cached kernel chain."""
-        return run_program(program, feed_values, ctx)
+        """Run a Program: the interpreter while a signature is cold, then a compiled chain."""
+        from .executor import execute
+
+        return execute(self, program, feed_values, ctx, interpret=run_program)
 
     def _fetch_value(self, tensor, value):
         if tensor.op.type == "GetSessionHandle":
@@ -285,6 +287,8 @@ class BaseSession:
 
             h = value.item() if isinstance(value, np.ndarray) else value
             return TensorHandle(h, tensor.op.inputs[0].dtype, self)
+        if not isinstance(value, (np.ndarray, np.generic)):
+            return value  # a compiled chain's rank-0 string fetch is already a Python bytes
         if value.ndim == 0:
             return value[()]
         return value

@@ -1,0 +1,97 @@
+"""Run-time configuration: environment variables read once, plus :func:`override`.
+
+===============================  =================================================================
+``GRAPHJIT_CACHE_DIR``           where generated kernels and numba's machine code are cached
+                                 (default ``$XDG_CACHE_HOME/graphjit`` or ``~/.cache/graphjit``)
+``GRAPHJIT_DISABLE_JIT=1``       every run uses the numpy interpreter
+``GRAPHJIT_DEBUG=1``             print the path of every generated source file that is compiled
+``GRAPHJIT_EXPLAIN_CACHE_MISSES``  log (logger ``graphjit.jit``) which part of a cache key changed
+``GRAPHJIT_COMPILE_AFTER``       ``Session.run`` compiles a signature on its N-th run (default 2)
+===============================  =================================================================
+
+A session can also force the interpreter with TF's own switch::
+
+    tf.ConfigProto(graph_options=tf.GraphOptions(optimizer_options=tf.OptimizerOptions(
+        global_jit_level=tf.OptimizerOptions.OFF)))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from pathlib import Path
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Config:
+    """The effective settings (see the module docstring)."""
+
+    cache_dir: Path
+    disable_jit: bool = False
+    debug: bool = False
+    explain_cache_misses: bool = False
+    compile_after: int = 2
+
+
+def _flag(env, name) -> bool:
+    return env.get(name, "").strip().lower() in _TRUE
+
+
+def _default_cache_dir(env) -> Path:
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "graphjit"
+
+
+def from_env(env=None) -> Config:
+    """Build a :class:`Config` from ``env`` (default ``os.environ``)."""
+    env = os.environ if env is None else env
+    cache = env.get("GRAPHJIT_CACHE_DIR")
+    try:
+        after = max(1, int(env.get("GRAPHJIT_COMPILE_AFTER", "2")))
+    except ValueError:
+        after = 2
+    return Config(
+        cache_dir=Path(cache) if cache else _default_cache_dir(env),
+        disable_jit=_flag(env, "GRAPHJIT_DISABLE_JIT"),
+        debug=_flag(env, "GRAPHJIT_DEBUG"),
+        explain_cache_misses=_flag(env, "GRAPHJIT_EXPLAIN_CACHE_MISSES"),
+        compile_after=after,
+    )
+
+
+_current = from_env()
+
+
+def get() -> Config:
+    """The current settings."""
+    return _current
+
+
+@contextlib.contextmanager
+def override(**kw):
+    """Temporarily replace settings (process-wide), e.g. ``override(disable_jit=True)``.
+
+    >>> with override(compile_after=1):
+    ...     get().compile_after
+    1
+    """
+    global _current
+    old = _current
+    if "cache_dir" in kw:
+        kw["cache_dir"] = Path(kw["cache_dir"])
+    _current = dataclasses.replace(old, **kw)
+    try:
+        yield _current
+    finally:
+        _current = old
+
+
+def session_disables_jit(config_proto) -> bool:
+    """Whether a session's ConfigProto asks for no JIT (``global_jit_level == OFF``)."""
+    try:
+        return int(config_proto.graph_options.optimizer_options.global_jit_level) == -1
+    except (AttributeError, TypeError, ValueError):
+        return False

@@ -1,0 +1,273 @@
+"""Compiling generated source with numba, and the L1 (process) and L2 (disk) caches.
+
+This is the only graphjit module that imports numba (lazily, at the first compile), so
+``import graphjit`` stays fast.
+
+* **L1** -- ``(program key, input signature) -> compiled chain`` per process. One thread
+  compiles a key under a per-key lock; other threads asking for it wait and reuse the result.
+* **L2** -- the generated source is written to ``<cache dir>/gj_<hash>.py`` where the hash
+  covers the graphjit/numba/llvmlite/numpy/Python versions, the codegen options, the source of
+  the helper modules generated code calls, and the source text. The file is executed as a real
+  module registered in ``sys.modules``; its functions are ``@njit(cache=True)`` with explicit
+  signatures, so a second process loads numba's machine code instead of compiling. Writes are
+  atomic (temp file + ``os.replace``); an unreadable or corrupt entry is rewritten, never fatal.
+
+``cache_stats()`` reports hits, misses and seconds per level; with
+``GRAPHJIT_EXPLAIN_CACHE_MISSES=1`` every miss is logged with the part of the key that changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from . import config
+
+_log = logging.getLogger("graphjit.jit")
+CODEGEN_OPTIONS = "codegen-v1;error_model=numpy;layout=C"
+
+_lock = threading.Lock()
+_L1: dict = {}
+_key_locks: dict = {}
+_stats = {
+    "l1": {"hits": 0, "misses": 0},
+    "l2": {"hits": 0, "misses": 0, "load_seconds": 0.0},
+    "compiles": 0,
+    "compile_seconds": 0.0,
+    "failures": 0,
+}
+_salt: str | None = None
+
+
+class Uncompilable:
+    """L1 entry for a key that cannot be compiled (the interpreter runs it); keeps the reason."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __repr__(self):
+        return f"Uncompilable({self.reason!r})"
+
+
+def cache_stats() -> dict:
+    """Counters of the compile caches (a copy).
+
+    Returns
+    -------
+    dict
+        ``{"l1": {"hits", "misses"}, "l2": {"hits", "misses", "load_seconds"},
+        "compiles": n, "compile_seconds": s, "failures": n}``. An L2 hit means numba loaded
+        machine code from the disk cache; ``compiles`` counts real numba compilations.
+
+    Examples
+    --------
+    >>> import graphjit
+    >>> sorted(graphjit.cache_stats())
+    ['compile_seconds', 'compiles', 'failures', 'l1', 'l2']
+    """
+    with _lock:
+        return {k: (dict(v) if isinstance(v, dict) else v) for k, v in _stats.items()}
+
+
+def reset_stats() -> None:
+    """Zero the counters (tests)."""
+    with _lock:
+        _stats["l1"].update(hits=0, misses=0)
+        _stats["l2"].update(hits=0, misses=0, load_seconds=0.0)
+        _stats.update(compiles=0, compile_seconds=0.0, failures=0)
+
+
+def clear_l1() -> None:
+    """Forget compiled chains of this process (tests; the disk cache stays)."""
+    with _lock:
+        _L1.clear()
+        _key_locks.clear()
+
+
+def peek(key):
+    """The L1 entry for ``key`` or ``None`` (no stats, no compile)."""
+    return _L1.get(key)
+
+
+def get_or_build(key, build):
+    """L1 lookup; on a miss exactly one thread runs ``build()`` (others wait for it).
+
+    ``build`` returns the value to cache; an exception is cached as :class:`Uncompilable`.
+    """
+    entry = _L1.get(key)
+    if entry is not None:
+        with _lock:
+            _stats["l1"]["hits"] += 1
+        return entry
+    with _lock:
+        klock = _key_locks.setdefault(key, threading.Lock())
+    with klock:
+        entry = _L1.get(key)
+        if entry is not None:
+            with _lock:
+                _stats["l1"]["hits"] += 1
+            return entry
+        with _lock:
+            _stats["l1"]["misses"] += 1
+        if config.get().explain_cache_misses:
+            _explain_l1(key)
+        try:
+            entry = build()
+        except Exception as e:  # never fatal: the interpreter runs this signature
+            with _lock:
+                _stats["failures"] += 1
+            _log.warning("graphjit: compile failed, using the interpreter: %s", e)
+            if config.get().debug:
+                _log.exception("compile failure")
+            entry = Uncompilable(f"{type(e).__name__}: {e}")
+        _L1[key] = entry
+        return entry
+
+
+def _explain_l1(key):
+    prog_key, sig = key
+    same = [k for k in _L1 if k[0] == prog_key]
+    if not same:
+        _log.warning("graphjit L1 miss: new program structure %s", prog_key[:12])
+        return
+    for _, other in same:
+        diff = [f"feed {i}: {a!r} -> {b!r}" for i, (a, b) in enumerate(zip(other, sig)) if a != b]
+        _log.warning(
+            "graphjit L1 miss for program %s: signature changed (%s)",
+            prog_key[:12],
+            "; ".join(diff) or f"{other!r} -> {sig!r}",
+        )
+
+
+def _version_salt() -> str:
+    global _salt
+    if _salt is None:
+        import llvmlite
+        import numba
+        import numpy
+
+        from . import __version__
+
+        here = Path(__file__).parent
+        parts = [
+            __version__,
+            numba.__version__,
+            llvmlite.__version__,
+            numpy.__version__,
+            sys.version,
+            CODEGEN_OPTIONS,
+        ]
+        for name in ("kernels.py", "mathlib.py"):  # numba does not track callee changes
+            try:
+                parts.append(hashlib.sha256((here / name).read_bytes()).hexdigest())
+            except OSError:
+                parts.append(name)
+        _salt = "\n".join(parts)
+    return _salt
+
+
+def source_hash(source: str) -> str:
+    """The L2 content hash of a generated source text."""
+    h = hashlib.sha256(_version_salt().encode())
+    h.update(b"\0")
+    h.update(source.encode())
+    return h.hexdigest()[:32]
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".py")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _ensure_file(path: Path, source: str) -> None:
+    try:
+        if path.read_text(encoding="utf-8") == source:
+            return
+        _log.warning("graphjit: corrupt cache entry %s rewritten", path)
+    except (OSError, UnicodeDecodeError):
+        pass
+    _write_atomic(path, source)
+
+
+def load(source: str):
+    """Compile (or load from the disk cache) a generated module; returns ``(module, path)``."""
+    h = source_hash(source)
+    modname = f"graphjit_gen_{h}"
+    mod = sys.modules.get(modname)
+    if mod is not None:
+        return mod, Path(mod.__file__)
+    cfg = config.get()
+    cache_dir = Path(cfg.cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path = cache_dir / f"gj_{h}.py"
+    _ensure_file(path, source)
+    if cfg.debug:
+        print(f"graphjit: compiling {path}", file=sys.stderr)
+    t0 = time.perf_counter()
+    try:
+        mod = _exec(modname, path)
+    except Exception:
+        # a broken numba cache entry or a half-written file: start this entry afresh once
+        _purge(path)
+        _write_atomic(path, source)
+        mod = _exec(modname, path)
+    dt = time.perf_counter() - t0
+    hits = misses = 0
+    for name in dir(mod):
+        stats = getattr(getattr(mod, name), "stats", None)
+        if stats is not None and hasattr(stats, "cache_hits"):
+            hits += sum(stats.cache_hits.values())
+            misses += sum(stats.cache_misses.values())
+    with _lock:
+        if misses:
+            _stats["l2"]["misses"] += 1
+            _stats["compiles"] += 1
+            _stats["compile_seconds"] += dt
+        else:
+            _stats["l2"]["hits"] += 1
+            _stats["l2"]["load_seconds"] += dt
+    if misses and cfg.explain_cache_misses:
+        _log.warning("graphjit L2 miss: no machine code for %s (new source or versions)", path)
+    return mod, path
+
+
+def _exec(modname: str, path: Path):
+    spec = importlib.util.spec_from_file_location(modname, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except BaseException:
+        sys.modules.pop(modname, None)
+        raise
+    return mod
+
+
+def _purge(path: Path) -> None:
+    """Remove numba's cache files of one generated module."""
+    pyc = path.parent / "__pycache__"
+    if not pyc.is_dir():
+        return
+    for f in pyc.glob(f"{path.stem}.*"):
+        try:
+            f.unlink()
+        except OSError:
+            pass

@@ -27,20 +27,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m bench",
         description="Run the graphjit benchmark suite against numpy, a hand-written numba "
-                    "kernel (the limit) and, when installed, TensorFlow, JAX and PyTensor.")
+        "kernel (the limit) and, when installed, TensorFlow, JAX and PyTensor.",
+    )
     p.add_argument("--quick", action="store_true", help="short run (fewer repeats and calls)")
-    p.add_argument("--only", action="append", metavar="W",
-                   help="workloads to run, e.g. W2 or W1,W3 (repeatable)")
-    p.add_argument("--peers", default="graphjit,numpy,numba,tf,jax,pytensor",
-                   help="comma-separated peers (default: all)")
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="W",
+        help="workloads to run, e.g. W2 or W1,W3 (repeatable)",
+    )
+    p.add_argument(
+        "--peers",
+        default="graphjit,numpy,numba,tf,jax,pytensor",
+        help="comma-separated peers (default: all)",
+    )
     p.add_argument("--json", metavar="OUT", help="write all rows and machine info to OUT")
-    p.add_argument("--compare", metavar="BASELINE",
-                   help="compare with a saved --json file; exit 1 if a graphjit row slowed")
-    p.add_argument("--threshold", type=float, default=1.10,
-                   help="allowed graphjit slowdown factor for --compare (default 1.10)")
+    p.add_argument(
+        "--compare",
+        metavar="BASELINE",
+        help="compare with a saved --json file; exit 1 if a graphjit row slowed",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=1.10,
+        help="allowed graphjit slowdown factor for --compare (default 1.10)",
+    )
     p.add_argument("--plot", metavar="PNG", help="save a ratio-to-limit chart (matplotlib)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="threads per library (default 1)")
+    p.add_argument("--threads", type=int, default=1, help="threads per library (default 1)")
     args = p.parse_args(argv)
     only = [w.upper() for w in _split(args.only)] or list(WORKLOADS)
     bad = [w for w in only if w not in WORKLOADS]
@@ -57,19 +71,30 @@ def _header(info: dict[str, Any], peers: Any, settings: Any) -> str:
     lines.append("threads: " + ", ".join(f"{k}={v}" for k, v in thr.items() if v))
     blas = info.get("blas") or []
     if blas:
-        lines.append("blas: " + "; ".join(
-            f"{b.get('internal_api')} {b.get('version')} ({b.get('num_threads')} thr)"
-            for b in blas))
+        lines.append(
+            "blas: "
+            + "; ".join(
+                f"{b.get('internal_api')} {b.get('version')} ({b.get('num_threads')} thr)"
+                for b in blas
+            )
+        )
     tuning = info.get("openblas_tuning") or {}
     if tuning:
-        lines.append("WARNING: " + ", ".join(f"{k}={v}" for k, v in tuning.items())
-                     + " is set and may slow numpy; rerun with "
-                     "`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m bench`")
-    lines.append(f"peers: {', '.join(peers.requested)}"
-                 + (f" (missing: {', '.join(sorted(peers.errors))})" if peers.errors else ""))
-    lines.append(f"mode: {'quick' if settings.quick else 'full'}, repeats={settings.repeats}, "
-                 f"min sample {settings.min_sample_s * 1e3:g} ms; ratio = median / numba "
-                 "kernel median (1.00x = the limit)")
+        lines.append(
+            "WARNING: "
+            + ", ".join(f"{k}={v}" for k, v in tuning.items())
+            + " is set and may slow numpy; rerun with "
+            "`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m bench`"
+        )
+    lines.append(
+        f"peers: {', '.join(peers.requested)}"
+        + (f" (missing: {', '.join(sorted(peers.errors))})" if peers.errors else "")
+    )
+    lines.append(
+        f"mode: {'quick' if settings.quick else 'full'}, repeats={settings.repeats}, "
+        f"min sample {settings.min_sample_s * 1e3:g} ms; ratio = median / numba "
+        "kernel median (1.00x = the limit)"
+    )
     return "\n".join(lines)
 
 
@@ -114,14 +139,21 @@ def main(argv: list[str] | None = None) -> int:
 
             rows = [make_row(wid, "-", "-", "-", status="error", note=short_reason(exc))]
         all_rows += rows
-        print(report.format_table(rows, f"{title}  ({time.perf_counter() - t0:.1f} s)"),
-              flush=True)
+        print(
+            report.format_table(rows, f"{title}  ({time.perf_counter() - t0:.1f} s)"), flush=True
+        )
 
-    settings_doc = {"quick": settings.quick, "repeats": settings.repeats,
-                    "min_sample_s": settings.min_sample_s, "threads": args.threads,
-                    "peers": peers.requested, "peer_errors": peers.errors,
-                    "workloads": args.only, "argv": sys.argv[1:],
-                    "wall_s": round(time.perf_counter() - t_start, 1)}
+    settings_doc = {
+        "quick": settings.quick,
+        "repeats": settings.repeats,
+        "min_sample_s": settings.min_sample_s,
+        "threads": args.threads,
+        "peers": peers.requested,
+        "peer_errors": peers.errors,
+        "workloads": args.only,
+        "argv": sys.argv[1:],
+        "wall_s": round(time.perf_counter() - t_start, 1),
+    }
     print(f"\ntotal wall time {settings_doc['wall_s']} s")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

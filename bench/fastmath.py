@@ -73,8 +73,10 @@ def _accurate(exp_fn, tanh_fn) -> bool:
     xs = np.linspace(-20, 20, 4001, dtype=np.float32)
     oe, ot = np.empty_like(xs), np.empty_like(xs)
     probe(xs, oe, ot)
-    return bool(np.allclose(oe, np.exp(xs.astype(np.float64)), rtol=1e-5, atol=0)
-                and np.allclose(ot, np.tanh(xs.astype(np.float64)), rtol=1e-5, atol=1e-6))
+    return bool(
+        np.allclose(oe, np.exp(xs.astype(np.float64)), rtol=1e-5, atol=0)
+        and np.allclose(ot, np.tanh(xs.astype(np.float64)), rtol=1e-5, atol=1e-6)
+    )
 
 
 def select() -> tuple[object, object, str]:

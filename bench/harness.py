@@ -147,10 +147,19 @@ def short_reason(exc: BaseException, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def make_row(workload: str, case: str, peer: str, variant: str, status: str = "ok",
-             note: str = "", samples: list[float] | None = None, number: int = 0,
-             work: float | None = None, unit: str | None = None,
-             **extra: Any) -> dict[str, Any]:
+def make_row(
+    workload: str,
+    case: str,
+    peer: str,
+    variant: str,
+    status: str = "ok",
+    note: str = "",
+    samples: list[float] | None = None,
+    number: int = 0,
+    work: float | None = None,
+    unit: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """Build one result row (a JSON-friendly dict).
 
     Parameters
@@ -177,9 +186,20 @@ def make_row(workload: str, case: str, peer: str, variant: str, status: str = "o
     dict
     """
     row: dict[str, Any] = {
-        "workload": workload, "case": case, "peer": peer, "variant": variant,
-        "status": status, "note": note, "median_s": None, "min_s": None, "max_s": None,
-        "repeats": 0, "number": number, "ratio": None, "rate": None, "unit": unit,
+        "workload": workload,
+        "case": case,
+        "peer": peer,
+        "variant": variant,
+        "status": status,
+        "note": note,
+        "median_s": None,
+        "min_s": None,
+        "max_s": None,
+        "repeats": 0,
+        "number": number,
+        "ratio": None,
+        "rate": None,
+        "unit": unit,
     }
     if samples:
         med = statistics.median(samples)
@@ -216,8 +236,9 @@ def _time_block(fn: Callable[[], Any], number: int) -> float:
             gc.enable()
 
 
-def interleaved_samples(fns: list[Callable[[], Any]], settings: Settings) -> list[tuple[
-        list[float], int]]:
+def interleaved_samples(
+    fns: list[Callable[[], Any]], settings: Settings
+) -> list[tuple[list[float], int]]:
     """Time several callables round-robin.
 
     Parameters
@@ -255,8 +276,9 @@ def interleaved_samples(fns: list[Callable[[], Any]], settings: Settings) -> lis
     return list(zip(samples, numbers))
 
 
-def prepare(case: Case, ctx: Context) -> tuple[
-        list[dict[str, Any] | None], list[tuple[int, Impl, Built]], list[Callable[[], None]]]:
+def prepare(
+    case: Case, ctx: Context
+) -> tuple[list[dict[str, Any] | None], list[tuple[int, Impl, Built]], list[Callable[[], None]]]:
     """Build, verify and warm up every implementation of ``case``.
 
     Returns
@@ -274,8 +296,9 @@ def prepare(case: Case, ctx: Context) -> tuple[
     closers: list[Callable[[], None]] = []
 
     def fail(impl: Impl, status: str, note: str) -> None:
-        rows.append(make_row(case.workload, case.case, impl.peer, impl.variant,
-                             status=status, note=note))
+        rows.append(
+            make_row(case.workload, case.case, impl.peer, impl.variant, status=status, note=note)
+        )
 
     for impl in case.impls:
         try:
@@ -338,14 +361,27 @@ def run_case(case: Case, ctx: Context) -> list[dict[str, Any]]:
         except Exception as exc:
             timed = None
             for idx, impl, _ in live:
-                rows[idx] = make_row(case.workload, case.case, impl.peer, impl.variant,
-                                     status="error", note=short_reason(exc))
+                rows[idx] = make_row(
+                    case.workload,
+                    case.case,
+                    impl.peer,
+                    impl.variant,
+                    status="error",
+                    note=short_reason(exc),
+                )
         if timed is not None:
             for (idx, impl, _), (samples, number) in zip(live, timed):
-                rows[idx] = make_row(case.workload, case.case, impl.peer, impl.variant,
-                                     samples=samples, number=number, work=case.work,
-                                     unit=case.unit,
-                                     note="" if impl.verify else "reference")
+                rows[idx] = make_row(
+                    case.workload,
+                    case.case,
+                    impl.peer,
+                    impl.variant,
+                    samples=samples,
+                    number=number,
+                    work=case.work,
+                    unit=case.unit,
+                    note="" if impl.verify else "reference",
+                )
     close_all(closers)
     out = [r for r in rows if r is not None]
     fill_ratios(out)

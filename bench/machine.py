@@ -59,8 +59,14 @@ def configure_threads(threads: int = 1) -> dict[str, str]:
         The thread-related variables as they are set after the call.
     """
     n = str(int(threads))
-    for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+    for var in (
+        "NUMBA_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "TF_NUM_INTRAOP_THREADS",
+        "TF_NUM_INTEROP_THREADS",
+    ):
         os.environ[var] = n
     xla = os.environ.get("XLA_FLAGS", "")
     if "xla_cpu_multi_thread_eigen" not in xla:
@@ -113,16 +119,28 @@ def blas_info() -> list[dict[str, object]]:
         from threadpoolctl import threadpool_info
     except ImportError:
         return []
-    keep = ("user_api", "internal_api", "version", "num_threads", "threading_layer",
-            "architecture", "filepath")
+    keep = (
+        "user_api",
+        "internal_api",
+        "version",
+        "num_threads",
+        "threading_layer",
+        "architecture",
+        "filepath",
+    )
     return [{k: info.get(k) for k in keep if k in info} for info in threadpool_info()]
 
 
 def git_commit(root: Path) -> str | None:
     """Return the short commit of the repository at ``root``, if any."""
     try:
-        res = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=5, check=False)
+        res = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return res.stdout.strip() or None
@@ -156,8 +174,9 @@ def machine_info(root: Path | None = None) -> dict[str, object]:
         "python": sys.version.split()[0],
         "packages": package_versions(),
         "threads": {var: os.environ.get(var, "") for var in THREAD_VARS},
-        "openblas_tuning": {var: os.environ[var] for var in OPENBLAS_TUNING_VARS
-                            if var in os.environ},
+        "openblas_tuning": {
+            var: os.environ[var] for var in OPENBLAS_TUNING_VARS if var in os.environ
+        },
         "blas": blas_info(),
         "git_commit": git_commit(root) if root is not None else None,
     }
@@ -167,8 +186,13 @@ def machine_line(info: dict[str, object]) -> str:
     """Return a one-line summary of :func:`machine_info` output."""
     pk = info.get("packages", {})
     assert isinstance(pk, dict)
-    libs = ", ".join(f"{k} {pk[k]}" for k in ("numpy", "numba", "tensorflow-cpu", "tensorflow",
-                                             "jax", "pytensor") if k in pk)
-    return (f"{info.get('date')} | {info.get('cpu')} | {info.get('cores_usable')}/"
-            f"{info.get('cores')} cores | {info.get('mem_gib')} GiB | Python "
-            f"{info.get('python')} | {libs}")
+    libs = ", ".join(
+        f"{k} {pk[k]}"
+        for k in ("numpy", "numba", "tensorflow-cpu", "tensorflow", "jax", "pytensor")
+        if k in pk
+    )
+    return (
+        f"{info.get('date')} | {info.get('cpu')} | {info.get('cores_usable')}/"
+        f"{info.get('cores')} cores | {info.get('mem_gib')} GiB | Python "
+        f"{info.get('python')} | {libs}"
+    )

@@ -32,8 +32,14 @@ class SGD:
 class Adam:
     """TensorFlow 1.x Adam, in place."""
 
-    def __init__(self, params: Params, lr: float, beta1: float = 0.9, beta2: float = 0.999,
-                 eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        params: Params,
+        lr: float,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+    ) -> None:
         self.lr, self.b1, self.b2, self.eps = lr, beta1, beta2, eps
         self.m = [np.zeros_like(p) for p in params]
         self.v = [np.zeros_like(p) for p in params]
@@ -69,10 +75,12 @@ def softmax_xent(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
 def mlp_init(seed: int = 0) -> Params:
     """Initial float32 parameters ``[W1, b1, W2, b2]`` of the 784-256-10 MLP."""
     rng = np.random.default_rng(seed)
-    return [(rng.standard_normal((784, 256)) * 0.05).astype(np.float32),
-            (rng.standard_normal(256) * 0.01).astype(np.float32),
-            (rng.standard_normal((256, 10)) * 0.1).astype(np.float32),
-            (rng.standard_normal(10) * 0.01).astype(np.float32)]
+    return [
+        (rng.standard_normal((784, 256)) * 0.05).astype(np.float32),
+        (rng.standard_normal(256) * 0.01).astype(np.float32),
+        (rng.standard_normal((256, 10)) * 0.1).astype(np.float32),
+        (rng.standard_normal(10) * 0.01).astype(np.float32),
+    ]
 
 
 def batch(seed: int, shape: Sequence[int], classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -109,10 +117,16 @@ def conv_init(seed: int = 0) -> Params:
     def n(shape: tuple[int, ...], std: float) -> np.ndarray:
         return (rng.standard_normal(shape) * std).astype(np.float32)
 
-    return [n((5, 5, 1, 32), 0.1), np.full(32, 0.1, np.float32),
-            n((5, 5, 32, 64), 0.05), np.full(64, 0.1, np.float32),
-            n((7 * 7 * 64, 1024), 0.02), np.full(1024, 0.1, np.float32),
-            n((1024, 10), 0.05), np.full(10, 0.1, np.float32)]
+    return [
+        n((5, 5, 1, 32), 0.1),
+        np.full(32, 0.1, np.float32),
+        n((5, 5, 32, 64), 0.05),
+        np.full(64, 0.1, np.float32),
+        n((7 * 7 * 64, 1024), 0.02),
+        np.full(1024, 0.1, np.float32),
+        n((1024, 10), 0.05),
+        np.full(10, 0.1, np.float32),
+    ]
 
 
 def conv2d_same(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -125,8 +139,9 @@ def conv2d_same(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out.reshape(*x.shape[:3], w.shape[3]), cols
 
 
-def conv2d_same_backward(dout: np.ndarray, cols: np.ndarray, w: np.ndarray,
-                         need_dx: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def conv2d_same_backward(
+    dout: np.ndarray, cols: np.ndarray, w: np.ndarray, need_dx: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Gradients of :func:`conv2d_same` with respect to the filter and (optionally) input."""
     kh, kw, cin, cout = w.shape
     d2 = dout.reshape(-1, cout)
@@ -138,8 +153,8 @@ def conv2d_same_backward(dout: np.ndarray, cols: np.ndarray, w: np.ndarray,
     dxp = np.zeros((b, h + kh - 1, wd + kw - 1, cin), dout.dtype)
     for i in range(kh):
         for j in range(kw):
-            dxp[:, i:i + h, j:j + wd, :] += dcols[:, :, :, i, j, :]
-    return dw, dxp[:, kh // 2:kh // 2 + h, kw // 2:kw // 2 + wd, :]
+            dxp[:, i : i + h, j : j + wd, :] += dcols[:, :, :, i, j, :]
+    return dw, dxp[:, kh // 2 : kh // 2 + h, kw // 2 : kw // 2 + wd, :]
 
 
 def maxpool2(x: np.ndarray) -> np.ndarray:
@@ -151,8 +166,11 @@ def maxpool2(x: np.ndarray) -> np.ndarray:
 def maxpool2_backward(x: np.ndarray, out: np.ndarray, dout: np.ndarray) -> np.ndarray:
     """Route the gradient to the (first) maximum of every window."""
     b, h, w, c = x.shape
-    xr = x.reshape(b, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 5, 2, 4).reshape(
-        b, h // 2, w // 2, c, 4)
+    xr = (
+        x.reshape(b, h // 2, 2, w // 2, 2, c)
+        .transpose(0, 1, 3, 5, 2, 4)
+        .reshape(b, h // 2, w // 2, c, 4)
+    )
     first = xr.argmax(axis=-1)
     dx = np.zeros_like(xr)
     np.put_along_axis(dx, first[..., None], dout[..., None], axis=-1)
@@ -214,8 +232,14 @@ class Trainer:
         float32 for the eager peer, float64 for the reference.
     """
 
-    def __init__(self, loss_grads: Callable[..., tuple[float, Params]], params: Params,
-                 optimizer: str, lr: float, dtype: type = np.float32) -> None:
+    def __init__(
+        self,
+        loss_grads: Callable[..., tuple[float, Params]],
+        params: Params,
+        optimizer: str,
+        lr: float,
+        dtype: type = np.float32,
+    ) -> None:
         self.loss_grads = loss_grads
         self.params = [p.astype(dtype, copy=True) for p in params]
         self.dtype = dtype
@@ -223,14 +247,22 @@ class Trainer:
 
     def step(self, x: np.ndarray, y: np.ndarray) -> float:
         """Run one training step on ``(x, y)`` and return the loss before the update."""
-        loss, grads = self.loss_grads(self.params, x.astype(self.dtype, copy=False),
-                                      y.astype(self.dtype, copy=False))
+        loss, grads = self.loss_grads(
+            self.params, x.astype(self.dtype, copy=False), y.astype(self.dtype, copy=False)
+        )
         self.opt.apply(self.params, grads)
         return loss
 
 
-def reference(loss_grads: Callable[..., tuple[float, Params]], params: Params, optimizer: str,
-              lr: float, x: np.ndarray, y: np.ndarray, steps: int) -> tuple[list[float], Params]:
+def reference(
+    loss_grads: Callable[..., tuple[float, Params]],
+    params: Params,
+    optimizer: str,
+    lr: float,
+    x: np.ndarray,
+    y: np.ndarray,
+    steps: int,
+) -> tuple[list[float], Params]:
     """Float64 losses of ``steps`` steps on one batch and the parameters after the first."""
     tr = Trainer(loss_grads, params, optimizer, lr, dtype=np.float64)
     losses = [tr.step(x, y)]

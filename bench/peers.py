@@ -115,14 +115,15 @@ class PeerSet:
         """Open a session on ``graph`` for a graph peer, single-threaded for TF."""
         tf = self.module(peer)
         if peer == "tf":
-            cfg = tf.ConfigProto(intra_op_parallelism_threads=self.threads,
-                                 inter_op_parallelism_threads=self.threads)
+            cfg = tf.ConfigProto(
+                intra_op_parallelism_threads=self.threads,
+                inter_op_parallelism_threads=self.threads,
+            )
             return tf.Session(graph=graph, config=cfg)
         return tf.Session(graph=graph)
 
 
-def load_peers(requested: list[str], threads: int = 1,
-               log: Any = print) -> PeerSet:
+def load_peers(requested: list[str], threads: int = 1, log: Any = print) -> PeerSet:
     """Import the requested peers, recording failures instead of raising.
 
     Parameters
@@ -149,9 +150,10 @@ def load_peers(requested: list[str], threads: int = 1,
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             peers.errors[name] = f"{type(exc).__name__}: {first}"[:120]
             if name == "graphjit":
-                log(f"note: graphjit.compat.v1 not importable ({peers.errors[name]}); "
-                    "its rows will read 'unsupported'")
+                log(
+                    f"note: graphjit.compat.v1 not importable ({peers.errors[name]}); "
+                    "its rows will read 'unsupported'"
+                )
             else:
                 log(f"note: peer {name} skipped ({peers.errors[name]})")
     return peers
-

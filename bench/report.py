@@ -76,14 +76,21 @@ def format_table(rows: Sequence[dict[str, Any]], title: str) -> str:
         last_case = row["case"]
         if row["status"] == "ok":
             note = ", ".join(b for b in (row.get("note", ""), _extra(row)) if b)
-            cells = (fmt_time(row["median_s"]), fmt_time(row["min_s"]), fmt_time(row["max_s"]),
-                     _fmt_ratio(row.get("ratio")), _fmt_rate(row), note)
+            cells = (
+                fmt_time(row["median_s"]),
+                fmt_time(row["min_s"]),
+                fmt_time(row["max_s"]),
+                _fmt_ratio(row.get("ratio")),
+                _fmt_rate(row),
+                note,
+            )
         else:
             note = f"{row['status']}: {row['note']}" if row.get("note") else row["status"]
             cells = ("-", "-", "-", "-", "", note)
         lines.append((case, row["peer"], row["variant"], *cells))
-    widths = [max(len(h), *(len(r[i]) for r in lines)) if lines else len(h)
-              for i, h in enumerate(header)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in lines)) if lines else len(h) for i, h in enumerate(header)
+    ]
     widths[-1] = 0
 
     def fmt(cells: Sequence[str]) -> str:
@@ -100,14 +107,23 @@ def format_table(rows: Sequence[dict[str, Any]], title: str) -> str:
 
 def format_markdown(rows: Sequence[dict[str, Any]], title: str) -> str:
     """Render the rows of one workload as a Markdown table (for docs)."""
-    out = [f"**{title}**", "",
-           "| case | peer | variant | median | min | max | ratio | rate | note |",
-           "|---|---|---|---:|---:|---:|---:|---:|---|"]
+    out = [
+        f"**{title}**",
+        "",
+        "| case | peer | variant | median | min | max | ratio | rate | note |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|",
+    ]
     for row in rows:
         if row["status"] == "ok":
             note = ", ".join(b for b in (row.get("note", ""), _extra(row)) if b)
-            cells = [fmt_time(row["median_s"]), fmt_time(row["min_s"]), fmt_time(row["max_s"]),
-                     _fmt_ratio(row.get("ratio")), _fmt_rate(row), note]
+            cells = [
+                fmt_time(row["median_s"]),
+                fmt_time(row["min_s"]),
+                fmt_time(row["max_s"]),
+                _fmt_ratio(row.get("ratio")),
+                _fmt_rate(row),
+                note,
+            ]
         else:
             note = f"{row['status']}: {row['note']}" if row.get("note") else row["status"]
             cells = ["-", "-", "-", "-", "", note]
@@ -116,8 +132,12 @@ def format_markdown(rows: Sequence[dict[str, Any]], title: str) -> str:
     return "\n".join(out)
 
 
-def save_json(path: str | Path, machine: dict[str, Any], settings: dict[str, Any],
-              rows: Sequence[dict[str, Any]]) -> None:
+def save_json(
+    path: str | Path,
+    machine: dict[str, Any],
+    settings: dict[str, Any],
+    rows: Sequence[dict[str, Any]],
+) -> None:
     """Write a results file (machine info, settings and every row)."""
     doc = {"schema": SCHEMA, "machine": machine, "settings": settings, "rows": list(rows)}
     Path(path).write_text(json.dumps(doc, indent=1, default=str) + "\n")
@@ -171,8 +191,9 @@ class CompareResult:
         return [e for e in self.entries if e.regressed]
 
 
-def compare_rows(baseline: Iterable[dict[str, Any]], current: Iterable[dict[str, Any]],
-                 threshold: float = 1.10) -> CompareResult:
+def compare_rows(
+    baseline: Iterable[dict[str, Any]], current: Iterable[dict[str, Any]], threshold: float = 1.10
+) -> CompareResult:
     """Compare rows of a run with the rows of a baseline.
 
     A graphjit row regresses when its median grew by more than ``threshold``
@@ -208,9 +229,11 @@ def compare_rows(baseline: Iterable[dict[str, Any]], current: Iterable[dict[str,
         guarded = key[2] == GUARDED_PEER
         regressed = guarded and (
             (change is not None and change > threshold)
-            or (old["status"] == "ok" and row["status"] != "ok"))
-        res.entries.append(CompareEntry(key, b, c, change, old["status"], row["status"],
-                                        regressed))
+            or (old["status"] == "ok" and row["status"] != "ok")
+        )
+        res.entries.append(
+            CompareEntry(key, b, c, change, old["status"], row["status"], regressed)
+        )
     res.missing = [k for k in base if k not in cur and (k[0], k[2]) in ran]
     return res
 
@@ -261,8 +284,7 @@ def plot_ratios(rows: Sequence[dict[str, Any]], path: str | Path) -> str | None:
         return "no rows with a ratio to plot"
     workloads = sorted({r["workload"] for r in pts})
     peers = sorted({r["peer"] for r in pts})
-    fig, axes = plt.subplots(len(workloads), 1, figsize=(11, 2.6 * len(workloads)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(workloads), 1, figsize=(11, 2.6 * len(workloads)), squeeze=False)
     for ax, w in zip(axes[:, 0], workloads):
         wr = [r for r in pts if r["workload"] == w]
         labels = [f"{r['case']}\n{r['variant']}" for r in wr]

@@ -13,8 +13,9 @@ from bench.harness import Built, Context, Impl
 GraphBuilder = Callable[[Any], dict[str, Any]]
 
 
-def graph_spec(inputs: Sequence[Any], fetch: Any, init: Any = None,
-               params: Sequence[Any] = ()) -> dict[str, Any]:
+def graph_spec(
+    inputs: Sequence[Any], fetch: Any, init: Any = None, params: Sequence[Any] = ()
+) -> dict[str, Any]:
     """Describe a built graph.
 
     Parameters
@@ -35,8 +36,14 @@ def graph_spec(inputs: Sequence[Any], fetch: Any, init: Any = None,
     return {"inputs": list(inputs), "fetch": fetch, "init": init, "params": list(params)}
 
 
-def _graph_impl(ctx: Context, peer: str, variant: str, builder: GraphBuilder,
-                values: Sequence[Any], probe_steps: int) -> Impl:
+def _graph_impl(
+    ctx: Context,
+    peer: str,
+    variant: str,
+    builder: GraphBuilder,
+    values: Sequence[Any],
+    probe_steps: int,
+) -> Impl:
     def build() -> Built:
         tf = ctx.peers.module(peer)
         graph = tf.Graph()
@@ -67,8 +74,13 @@ def _graph_impl(ctx: Context, peer: str, variant: str, builder: GraphBuilder,
     return Impl(peer, variant, build)
 
 
-def graph_impls(ctx: Context, builder: GraphBuilder, values: Sequence[Any],
-                variants: Sequence[str] = ("make_callable",), probe_steps: int = 0) -> list[Impl]:
+def graph_impls(
+    ctx: Context,
+    builder: GraphBuilder,
+    values: Sequence[Any],
+    variants: Sequence[str] = ("make_callable",),
+    probe_steps: int = 0,
+) -> list[Impl]:
     """Implementations of one TF1-style graph on every enabled graph peer.
 
     Parameters
@@ -91,12 +103,16 @@ def graph_impls(ctx: Context, builder: GraphBuilder, values: Sequence[Any],
     -------
     list of Impl
     """
-    return [_graph_impl(ctx, peer, variant, builder, values, probe_steps)
-            for peer in ctx.peers.graph_peers() for variant in variants]
+    return [
+        _graph_impl(ctx, peer, variant, builder, values, probe_steps)
+        for peer in ctx.peers.graph_peers()
+        for variant in variants
+    ]
 
 
-def training_probe(step: Callable[[], Any], read_params: Callable[[], Sequence[Any]],
-                   steps: int) -> Callable[[], tuple[list[float], list[np.ndarray]]]:
+def training_probe(
+    step: Callable[[], Any], read_params: Callable[[], Sequence[Any]], steps: int
+) -> Callable[[], tuple[list[float], list[np.ndarray]]]:
     """Probe for a training step: ``steps`` losses and the parameters after the first step.
 
     Parameters are compared after one step only: later steps can cross a relu
@@ -114,8 +130,13 @@ def training_probe(step: Callable[[], Any], read_params: Callable[[], Sequence[A
     return probe
 
 
-def simple_impl(ctx: Context, peer: str, variant: str,
-                build: Callable[[], Built | Callable[[], Any]], verify: bool = True) -> list[Impl]:
+def simple_impl(
+    ctx: Context,
+    peer: str,
+    variant: str,
+    build: Callable[[], Built | Callable[[], Any]],
+    verify: bool = True,
+) -> list[Impl]:
     """One implementation for ``peer`` if it is enabled, else an empty list."""
     if not ctx.peers.enabled(peer):
         return []
@@ -129,8 +150,9 @@ def to_numpy(value: Any) -> Any:
     return np.asarray(value)
 
 
-def close_check(ref: Any, rtol: float = 1e-4,
-                atol_scale: float = 1e-5) -> Callable[[Any], str | None]:
+def close_check(
+    ref: Any, rtol: float = 1e-4, atol_scale: float = 1e-5
+) -> Callable[[Any], str | None]:
     """Return a check comparing a result with ``ref``.
 
     The absolute tolerance is ``atol_scale * max(1, max|ref|)`` so float32
@@ -153,9 +175,13 @@ def close_check(ref: Any, rtol: float = 1e-4,
     return check
 
 
-def training_check(ref_losses: Sequence[float], ref_params: Sequence[np.ndarray],
-                   rtol: float = 2e-3, atol: float = 2e-5,
-                   max_bad_fraction: float = 1e-3) -> Callable[[Any], str | None]:
+def training_check(
+    ref_losses: Sequence[float],
+    ref_params: Sequence[np.ndarray],
+    rtol: float = 2e-3,
+    atol: float = 2e-5,
+    max_bad_fraction: float = 1e-3,
+) -> Callable[[Any], str | None]:
     """Check ``(losses, params)`` of a :func:`training_probe` against a float64 reference.
 
     Losses must match within ``rtol``; the parameters after the first step

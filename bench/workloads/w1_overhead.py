@@ -42,14 +42,20 @@ def cases(ctx: Context) -> list[Case]:
         vals = _inputs(shape)
         a, b, c = vals
         ref = np.float64(a) * np.float64(b) + np.float64(c)
-        impls = graph_impls(ctx, lambda tf, s=shape: build_fma(tf, s), vals,
-                            variants=("make_callable", "Session.run"))
+        impls = graph_impls(
+            ctx,
+            lambda tf, s=shape: build_fma(tf, s),
+            vals,
+            variants=("make_callable", "Session.run"),
+        )
         impls += simple_impl(ctx, "numpy", "eager", lambda a=a, b=b, c=c: lambda: a * b + c)
-        impls += simple_impl(ctx, "numba", "njit", lambda a=a, b=b, c=c: (
-            lambda: kernels.fma3(a, b, c)))
+        impls += simple_impl(
+            ctx, "numba", "njit", lambda a=a, b=b, c=c: lambda: kernels.fma3(a, b, c)
+        )
         impls += simple_impl(ctx, "jax", "jit", lambda v=vals: _jax_build(ctx, v))
-        impls += simple_impl(ctx, "pytensor", "function(NUMBA)",
-                             lambda v=vals, s=shape: _pytensor_build(ctx, v, s))
+        impls += simple_impl(
+            ctx, "pytensor", "function(NUMBA)", lambda v=vals, s=shape: _pytensor_build(ctx, v, s)
+        )
         out.append(Case(ID, label, impls, close_check(ref)))
     return out
 

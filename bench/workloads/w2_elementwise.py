@@ -44,8 +44,9 @@ def _case(ctx: Context, kind: str, n: int) -> Case:
     buf = np.empty_like(x)
     impls += simple_impl(ctx, "numba", "fused loop, out=", lambda: lambda: k_out(x, buf))
     impls += simple_impl(ctx, "numba", "fused loop, NRT alloc", lambda: lambda: k_alloc(x))
-    impls += simple_impl(ctx, "numpy", "np.copyto (bw ref)",
-                         lambda: lambda: np.copyto(buf, x), verify=False)
+    impls += simple_impl(
+        ctx, "numpy", "np.copyto (bw ref)", lambda: lambda: np.copyto(buf, x), verify=False
+    )
     impls += simple_impl(ctx, "numpy", "x.copy() (bw ref)", lambda: x.copy, verify=False)
     impls += simple_impl(ctx, "jax", "jit", lambda: _jax_build(ctx, kind, x))
     impls += simple_impl(ctx, "pytensor", "function(NUMBA)", lambda: _pytensor_build(ctx, kind, x))

@@ -54,8 +54,14 @@ def _softmax_case(ctx: Context) -> Case:
         return lambda: f(x)
 
     impls += simple_impl(ctx, "pytensor", "function(NUMBA)", pt_build)
-    return Case(ID, "softmax [1000,1000]", impls, close_check(ref, atol_scale=1e-6),
-                work=8.0 * x.size, unit="GB/s")
+    return Case(
+        ID,
+        "softmax [1000,1000]",
+        impls,
+        close_check(ref, atol_scale=1e-6),
+        work=8.0 * x.size,
+        unit="GB/s",
+    )
 
 
 def _sumsq_case(ctx: Context) -> Case:
@@ -75,8 +81,14 @@ def _sumsq_case(ctx: Context) -> Case:
         return lambda: f(x)
 
     impls += simple_impl(ctx, "pytensor", "function(NUMBA)", pt_build)
-    return Case(ID, "sum(x*x) n=1e7", impls, close_check(ref, rtol=1e-4, atol_scale=0.0),
-                work=4.0 * x.size, unit="GB/s")
+    return Case(
+        ID,
+        "sum(x*x) n=1e7",
+        impls,
+        close_check(ref, rtol=1e-4, atol_scale=0.0),
+        work=4.0 * x.size,
+        unit="GB/s",
+    )
 
 
 def _jax(ctx: Context, x: np.ndarray, body: Any) -> Any:

@@ -55,8 +55,9 @@ def build_mlp(tf: Any, params: list[np.ndarray], optimizer: str) -> dict[str, An
     logits = tf.matmul(h, w2) + b2
     loss = tf.reduce_mean(softmax_xent(tf, y, logits))
     train_op = make_optimizer(tf, optimizer, LR[optimizer]).minimize(loss)
-    return graph_spec([x, y], [loss, train_op], tf.global_variables_initializer(),
-                      [w1, b1, w2, b2])
+    return graph_spec(
+        [x, y], [loss, train_op], tf.global_variables_initializer(), [w1, b1, w2, b2]
+    )
 
 
 def _numpy_built(params: list[np.ndarray], optimizer: str, x: Any, y: Any) -> Built:
@@ -72,6 +73,7 @@ def _numba_built(params: list[np.ndarray], optimizer: str, x: Any, y: Any) -> Bu
     p = [q.copy() for q in params]
     lr = np.float32(LR[optimizer])
     if optimizer == "sgd":
+
         def fn() -> float:
             return nets_numba.mlp_sgd_step(x, y, *p, lr)
     else:
@@ -98,8 +100,16 @@ def _jax_built(ctx: Context, params: list[np.ndarray], optimizer: str, x: Any, y
     return jax_trainer(jax, loss_fn, params, optimizer, LR[optimizer], x, y, PROBE_STEPS)
 
 
-def jax_trainer(jax: Any, loss_fn: Any, params: list[np.ndarray], optimizer: str, lr: float,
-                x: Any, y: Any, probe_steps: int) -> Built:
+def jax_trainer(
+    jax: Any,
+    loss_fn: Any,
+    params: list[np.ndarray],
+    optimizer: str,
+    lr: float,
+    x: Any,
+    y: Any,
+    probe_steps: int,
+) -> Built:
     """A jitted JAX SGD/Adam (TF1 formulas) training step as a :class:`Built`."""
     jnp = jax.numpy
     grad = jax.value_and_grad(loss_fn)
@@ -129,14 +139,16 @@ def jax_trainer(jax: Any, loss_fn: Any, params: list[np.ndarray], optimizer: str
             loss, state["p"] = sgd(state["p"], x, y)
         else:
             loss, state["p"], state["m"], state["v"], state["t"] = adam(
-                state["p"], state["m"], state["v"], state["t"], x, y)
+                state["p"], state["m"], state["v"], state["t"], x, y
+            )
         return loss.block_until_ready()
 
     return Built(fn=fn, probe=training_probe(fn, lambda: state["p"], probe_steps))
 
 
-def _pytensor_built(ctx: Context, params: list[np.ndarray], optimizer: str, x: Any,
-                    y: Any) -> Built:
+def _pytensor_built(
+    ctx: Context, params: list[np.ndarray], optimizer: str, x: Any, y: Any
+) -> Built:
     pytensor = ctx.peers.module("pytensor")
     pt = pytensor.tensor
     xv, yv = pt.matrix("x", dtype="float32"), pt.matrix("y", dtype="float32")
@@ -146,8 +158,9 @@ def _pytensor_built(ctx: Context, params: list[np.ndarray], optimizer: str, x: A
     logits = pt.dot(h, w2) + b2
     logp = pytensor_log_softmax(pt, logits)
     loss = -pt.mean(pt.sum(yv * logp, axis=1))
-    return pytensor_trainer(pytensor, loss, sh, [xv, yv], optimizer, LR[optimizer], x, y,
-                            PROBE_STEPS)
+    return pytensor_trainer(
+        pytensor, loss, sh, [xv, yv], optimizer, LR[optimizer], x, y, PROBE_STEPS
+    )
 
 
 def pytensor_log_softmax(pt: Any, logits: Any) -> Any:
@@ -156,8 +169,17 @@ def pytensor_log_softmax(pt: Any, logits: Any) -> Any:
     return logits - m - pt.log(pt.sum(pt.exp(logits - m), axis=1, keepdims=True))
 
 
-def pytensor_trainer(pytensor: Any, loss: Any, shared: list[Any], inputs: list[Any],
-                     optimizer: str, lr: float, x: Any, y: Any, probe_steps: int) -> Built:
+def pytensor_trainer(
+    pytensor: Any,
+    loss: Any,
+    shared: list[Any],
+    inputs: list[Any],
+    optimizer: str,
+    lr: float,
+    x: Any,
+    y: Any,
+    probe_steps: int,
+) -> Built:
     """A PyTensor (NUMBA mode) SGD/Adam training function as a :class:`Built`."""
     pt = pytensor.tensor
     grads = pytensor.grad(loss, shared)
@@ -180,25 +202,35 @@ def pytensor_trainer(pytensor: Any, loss: Any, shared: list[Any], inputs: list[A
     def fn() -> Any:
         return f(x, y)
 
-    return Built(fn=fn, probe=training_probe(fn, lambda: [p.get_value() for p in shared],
-                                             probe_steps))
+    return Built(
+        fn=fn, probe=training_probe(fn, lambda: [p.get_value() for p in shared], probe_steps)
+    )
 
 
 def _case(ctx: Context, optimizer: str) -> Case:
     params = nets_numpy.mlp_init(0)
     x, y = nets_numpy.batch(1, (BATCH, 784))
-    losses, ref_params = nets_numpy.reference(nets_numpy.mlp_loss_grads, params, optimizer,
-                                              LR[optimizer], x, y, PROBE_STEPS)
-    impls = graph_impls(ctx, lambda tf: build_mlp(tf, params, optimizer), [x, y],
-                        probe_steps=PROBE_STEPS)
+    losses, ref_params = nets_numpy.reference(
+        nets_numpy.mlp_loss_grads, params, optimizer, LR[optimizer], x, y, PROBE_STEPS
+    )
+    impls = graph_impls(
+        ctx, lambda tf: build_mlp(tf, params, optimizer), [x, y], probe_steps=PROBE_STEPS
+    )
     impls += simple_impl(ctx, "numpy", "eager", lambda: _numpy_built(params, optimizer, x, y))
     impls += simple_impl(ctx, "numba", "fused step", lambda: _numba_built(params, optimizer, x, y))
     impls += simple_impl(ctx, "jax", "jit", lambda: _jax_built(ctx, params, optimizer, x, y))
-    impls += simple_impl(ctx, "pytensor", "function(NUMBA)",
-                         lambda: _pytensor_built(ctx, params, optimizer, x, y))
+    impls += simple_impl(
+        ctx, "pytensor", "function(NUMBA)", lambda: _pytensor_built(ctx, params, optimizer, x, y)
+    )
     label = f"{optimizer.upper() if optimizer == 'sgd' else 'Adam'} step, batch {BATCH}"
-    return Case(ID, label, impls, training_check(losses, ref_params),
-                work=nets_numpy.mlp_flops(BATCH), unit="GFLOP/s")
+    return Case(
+        ID,
+        label,
+        impls,
+        training_check(losses, ref_params),
+        work=nets_numpy.mlp_flops(BATCH),
+        unit="GFLOP/s",
+    )
 
 
 def run(ctx: Context) -> list[dict[str, Any]]:

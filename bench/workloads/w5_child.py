@@ -41,8 +41,9 @@ def _import(peer: str, cache_dir: str):
         lib.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
         return lib
     if peer == "pytensor":
-        os.environ["PYTENSOR_FLAGS"] = (os.environ.get("PYTENSOR_FLAGS", "")
-                                        + f",compiledir={cache_dir}").lstrip(",")
+        os.environ["PYTENSOR_FLAGS"] = (
+            os.environ.get("PYTENSOR_FLAGS", "") + f",compiledir={cache_dir}"
+        ).lstrip(",")
         import pytensor as lib
 
         return lib
@@ -72,8 +73,9 @@ def _build(peer: str, lib, x):
         with g.as_default():
             spec = build_chain(lib, "exp/tanh")
             if peer == "tf":
-                cfg = lib.ConfigProto(intra_op_parallelism_threads=1,
-                                      inter_op_parallelism_threads=1)
+                cfg = lib.ConfigProto(
+                    intra_op_parallelism_threads=1, inter_op_parallelism_threads=1
+                )
                 sess = lib.Session(graph=g, config=cfg)
             else:
                 sess = lib.Session(graph=g)

@@ -37,8 +37,12 @@ TITLE = "start-up and compile time"
 CHILD = Path(__file__).with_name("w5_child.py")
 PEERS = ("graphjit", "tf", "numpy", "numba", "jax", "pytensor")
 WARM_CACHE = ("graphjit", "numba", "jax", "pytensor")
-CASES = ("import", "build->first result (cold)", "compile (cold)",
-         "build->first result (warm cache)")
+CASES = (
+    "import",
+    "build->first result (cold)",
+    "compile (cold)",
+    "build->first result (warm cache)",
+)
 
 
 def run_child(peer: str, root: Path, cache_dir: str, timeout: float = 180.0) -> dict[str, Any]:
@@ -46,14 +50,19 @@ def run_child(peer: str, root: Path, cache_dir: str, timeout: float = 180.0) -> 
     env = dict(os.environ)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     try:
-        proc = subprocess.run([sys.executable, str(CHILD), peer, str(root), cache_dir],
-                              capture_output=True, text=True, timeout=timeout, env=env,
-                              check=False)
+        proc = subprocess.run(
+            [sys.executable, str(CHILD), peer, str(root), cache_dir],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     for line in proc.stdout.splitlines():
         if line.startswith("W5RESULT "):
-            return json.loads(line[len("W5RESULT "):])
+            return json.loads(line[len("W5RESULT ") :])
     tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
     return {"error": f"exit {proc.returncode}: {tail}"[:120]}
 
@@ -66,9 +75,11 @@ def _measure(peer: str, root: Path) -> dict[str, Any]:
             return {"error": cold["error"]}
         if not cold.get("ok"):
             return {"wrong": "result differs from numpy"}
-        out = {"import": cold["import_s"],
-               "build->first result (cold)": cold["build_s"] + cold["first_s"],
-               "compile (cold)": max(cold["first_s"] - cold["second_s"], 0.0)}
+        out = {
+            "import": cold["import_s"],
+            "build->first result (cold)": cold["build_s"] + cold["first_s"],
+            "compile (cold)": max(cold["first_s"] - cold["second_s"], 0.0),
+        }
         if peer == "numpy":
             del out["compile (cold)"]
         if peer in WARM_CACHE:
@@ -103,14 +114,23 @@ def run(ctx: Context) -> list[dict[str, Any]]:
                 status, note = failed[peer]
                 rows.append(make_row(ID, case, peer, "subprocess", status=status, note=note))
             elif samples[peer][case]:
-                rows.append(make_row(ID, case, peer, "subprocess", samples=samples[peer][case],
-                                     number=1))
+                rows.append(
+                    make_row(ID, case, peer, "subprocess", samples=samples[peer][case], number=1)
+                )
             elif case == "compile (cold)":
-                rows.append(make_row(ID, case, peer, "subprocess", status="skipped",
-                                     note="no compilation"))
+                rows.append(
+                    make_row(ID, case, peer, "subprocess", status="skipped", note="no compilation")
+                )
             elif case.endswith("(warm cache)"):
-                rows.append(make_row(ID, case, peer, "subprocess", status="skipped",
-                                     note="no disk cache" if peer not in WARM_CACHE
-                                     else "warm run failed"))
+                rows.append(
+                    make_row(
+                        ID,
+                        case,
+                        peer,
+                        "subprocess",
+                        status="skipped",
+                        note="no disk cache" if peer not in WARM_CACHE else "warm run failed",
+                    )
+                )
     fill_ratios(rows)
     return rows

@@ -53,8 +53,12 @@ def build_convnet(tf: Any, params: list[np.ndarray]) -> dict[str, Any]:
     logits = tf.matmul(h3, w4) + b4
     loss = tf.reduce_mean(softmax_xent(tf, y, logits))
     train_op = make_optimizer(tf, "sgd", LR).minimize(loss)
-    return graph_spec([x, y], [loss, train_op], tf.global_variables_initializer(),
-                      [w1, b1, w2, b2, w3, b3, w4, b4])
+    return graph_spec(
+        [x, y],
+        [loss, train_op],
+        tf.global_variables_initializer(),
+        [w1, b1, w2, b2, w3, b3, w4, b4],
+    )
 
 
 def _numpy_built(params: list[np.ndarray], x: Any, y: Any) -> Built:
@@ -82,8 +86,7 @@ def _jax_built(ctx: Context, params: list[np.ndarray], x: Any, y: Any) -> Built:
     dn = ("NHWC", "HWIO", "NHWC")
 
     def block(h: Any, w: Any, b: Any) -> Any:
-        h = jax.nn.relu(lax.conv_general_dilated(h, w, (1, 1), "SAME",
-                                                 dimension_numbers=dn) + b)
+        h = jax.nn.relu(lax.conv_general_dilated(h, w, (1, 1), "SAME", dimension_numbers=dn) + b)
         return lax.reduce_window(h, -jnp.inf, lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
 
     def loss_fn(p: Any, x: Any, y: Any) -> Any:
@@ -120,17 +123,24 @@ def _pytensor_built(ctx: Context, params: list[np.ndarray], x: Any, y: Any) -> B
 def _case(ctx: Context) -> Case:
     params = nets_numpy.conv_init(0)
     x, y = nets_numpy.batch(5, (BATCH, 28, 28, 1))
-    losses, ref_params = nets_numpy.reference(nets_numpy.conv_loss_grads, params, "sgd", LR,
-                                              x, y, PROBE_STEPS)
-    impls = graph_impls(ctx, lambda tf: build_convnet(tf, params), [x, y],
-                        probe_steps=PROBE_STEPS)
+    losses, ref_params = nets_numpy.reference(
+        nets_numpy.conv_loss_grads, params, "sgd", LR, x, y, PROBE_STEPS
+    )
+    impls = graph_impls(ctx, lambda tf: build_convnet(tf, params), [x, y], probe_steps=PROBE_STEPS)
     impls += simple_impl(ctx, "numpy", "eager (im2col)", lambda: _numpy_built(params, x, y))
     impls += simple_impl(ctx, "numba", "fused step", lambda: _numba_built(params, x, y))
     impls += simple_impl(ctx, "jax", "jit", lambda: _jax_built(ctx, params, x, y))
-    impls += simple_impl(ctx, "pytensor", "function(NUMBA)",
-                         lambda: _pytensor_built(ctx, params, x, y))
-    return Case(ID, f"SGD step, batch {BATCH}", impls, training_check(losses, ref_params),
-                work=nets_numpy.conv_flops(BATCH), unit="GFLOP/s")
+    impls += simple_impl(
+        ctx, "pytensor", "function(NUMBA)", lambda: _pytensor_built(ctx, params, x, y)
+    )
+    return Case(
+        ID,
+        f"SGD step, batch {BATCH}",
+        impls,
+        training_check(losses, ref_params),
+        work=nets_numpy.conv_flops(BATCH),
+        unit="GFLOP/s",
+    )
 
 
 def run(ctx: Context) -> list[dict[str, Any]]:

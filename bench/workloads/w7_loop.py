@@ -115,9 +115,16 @@ def run(ctx: Context) -> list[dict[str, Any]]:
             samples.append((time.perf_counter() - t0) / per_chunk)
         gc.collect()
         growth = (rss_bytes() - rss0) / 1024
-        rows[idx] = make_row(case.workload, case.case, impl.peer, impl.variant,
-                             samples=samples, number=per_chunk, rss_growth_kib=growth,
-                             calls=calls)
+        rows[idx] = make_row(
+            case.workload,
+            case.case,
+            impl.peer,
+            impl.variant,
+            samples=samples,
+            number=per_chunk,
+            rss_growth_kib=growth,
+            calls=calls,
+        )
     close_all(closers)
     out = [r for r in rows if r is not None]
     fill_ratios(out)

@@ -18,12 +18,25 @@ if str(ROOT) not in sys.path:
 from bench import report  # noqa: E402
 
 
-def _row(workload: str, case: str, peer: str, variant: str, median: float | None,
-         status: str = "ok") -> dict:
-    return {"workload": workload, "case": case, "peer": peer, "variant": variant,
-            "status": status, "note": "", "median_s": median, "min_s": median,
-            "max_s": median, "repeats": 3, "number": 1, "ratio": None, "rate": None,
-            "unit": None}
+def _row(
+    workload: str, case: str, peer: str, variant: str, median: float | None, status: str = "ok"
+) -> dict:
+    return {
+        "workload": workload,
+        "case": case,
+        "peer": peer,
+        "variant": variant,
+        "status": status,
+        "note": "",
+        "median_s": median,
+        "min_s": median,
+        "max_s": median,
+        "repeats": 3,
+        "number": 1,
+        "ratio": None,
+        "rate": None,
+        "unit": None,
+    }
 
 
 @pytest.fixture
@@ -136,9 +149,25 @@ def test_smoke_quick_run_writes_json(tmp_path: Path) -> None:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--only", "W1", "--peers", "numpy,numba",
-         "--json", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--only",
+            "W1",
+            "--peers",
+            "numpy,numba",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     doc = json.loads(out.read_text())
     assert doc["machine"]["cpu"]

@@ -39,8 +39,11 @@ def test_feeding_an_intermediate_cuts_its_ancestors():
 
 def test_unfed_placeholder_raises_invalid_argument_naming_it():
     g, x, a, b, c, d = _chain()
-    with pytest.raises(InvalidArgumentError, match="You must feed a value for placeholder "
-                       "tensor 'x' with dtype float and shape \\[2\\]") as info:
+    with pytest.raises(
+        InvalidArgumentError,
+        match="You must feed a value for placeholder "
+        "tensor 'x' with dtype float and shape \\[2\\]",
+    ) as info:
         prune([c], [])
     assert info.value.op is x.op
 

@@ -22,6 +22,8 @@ from ..dtypes import (
     DType,
     as_dtype,
     bool,
+    complex64,
+    complex128,
     double,
     float16,
     float32,
@@ -238,7 +240,117 @@ dtypes = _types.SimpleNamespace(
     uint32=uint32,
     uint64=uint64,
     bool=bool,
+    complex64=complex64,
+    complex128=complex128,
     string=string,
     resource=resource,
 )
 graph_util = _types.SimpleNamespace(import_graph_def=import_graph_def)
+
+# ---- op library (ops/array_more, indexing, math_more, nn, nn_conv, random) and gradients
+from ..gradients import gradients  # noqa: E402
+from ..ops import array_more as _am  # noqa: E402
+from ..ops import indexing as _ix  # noqa: E402
+from ..ops import math_more as _mm  # noqa: E402
+from ..ops import nn as _nn  # noqa: E402
+from ..ops import nn_conv as _cv  # noqa: E402
+from ..ops import random as _rnd  # noqa: E402
+
+for _mod, _names in (
+    (_am, "transpose invert_permutation expand_dims concat split unstack tile pad slice "
+          "reverse broadcast_to fill zeros ones zeros_like ones_like range"),
+    (_ix, "one_hot gather_nd scatter_nd where where_v2 unsorted_segment_sum"),
+    (_mm, "sigmoid softplus softsign expm1 log1p sin cos tan asin acos atan sinh cosh rsqrt "
+          "reciprocal floor ceil round rint erf erfc is_nan is_inf is_finite clip_by_value "
+          "reduce_any reduce_all reduce_logsumexp count_nonzero argmax argmin arg_max arg_min "
+          "cumsum cumprod"),
+    (_rnd, "random_normal random_uniform truncated_normal"),
+):  # fmt: skip
+    for _n in _names.split():
+        globals()[_n] = getattr(_mod, _n)
+        setattr(math, _n, getattr(_mod, _n))
+reverse_v2 = _am.reverse
+unsorted_segment_sum = _ix.unsorted_segment_sum
+math.add_n = _mm.add_n_op
+random = _types.SimpleNamespace(
+    normal=_rnd.random_normal,
+    uniform=_rnd.random_uniform,
+    truncated_normal=_rnd.truncated_normal,
+    set_random_seed=_rnd.set_random_seed,
+    set_seed=_rnd.set_random_seed,
+)
+nn = _types.SimpleNamespace(
+    relu=_nn.relu,
+    relu6=_nn.relu6,
+    elu=_nn.elu,
+    selu=_nn.selu,
+    leaky_relu=_nn.leaky_relu,
+    softplus=_mm.softplus,
+    softsign=_mm.softsign,
+    sigmoid=_mm.sigmoid,
+    tanh=tanh,
+    softmax=_nn.softmax,
+    log_softmax=_nn.log_softmax,
+    bias_add=_nn.bias_add,
+    l2_loss=_nn.l2_loss,
+    dropout=_nn.dropout,
+    softmax_cross_entropy_with_logits=_nn.softmax_cross_entropy_with_logits,
+    softmax_cross_entropy_with_logits_v2=_nn.softmax_cross_entropy_with_logits_v2,
+    sparse_softmax_cross_entropy_with_logits=_nn.sparse_softmax_cross_entropy_with_logits,
+    sigmoid_cross_entropy_with_logits=_nn.sigmoid_cross_entropy_with_logits,
+    weighted_cross_entropy_with_logits=_nn.weighted_cross_entropy_with_logits,
+    conv2d=_cv.conv2d,
+    conv2d_backprop_input=_cv.conv2d_backprop_input,
+    conv2d_backprop_filter=_cv.conv2d_backprop_filter,
+    max_pool=_cv.max_pool,
+    avg_pool=_cv.avg_pool,
+    embedding_lookup=lambda params, ids, name=None, **kw: gather(params, ids, name=name),
+)
+
+# ---- training: tf.train, tf.summary, tf.app/flags/logging, get_variable, initializers
+from .. import init_ops as _init  # noqa: E402
+from .. import train as _train_pkg  # noqa: E402
+from .. import variable_scope as _vs  # noqa: E402
+from ..train import app as _app_mod  # noqa: E402
+from ..train import logging as _logging_mod  # noqa: E402
+from ..train import summary as _summary_mod  # noqa: E402
+from ..train import summary_pb as _summary_pb  # noqa: E402
+
+train = _types.SimpleNamespace(**{_n: getattr(_train_pkg, _n) for _n in _train_pkg.__all__})
+summary = _types.SimpleNamespace(
+    **{_n: getattr(_summary_mod, _n) for _n in _summary_mod.__all__},
+    **{_n: getattr(_summary_pb, _n) for _n in _summary_pb.__all__},
+)
+app = _types.SimpleNamespace(run=_app_mod.run, flags=_app_mod.flags)
+flags = _app_mod.flags
+logging = _logging_mod
+Summary = _summary_pb.Summary
+Event = _summary_pb.Event
+HistogramProto = _summary_pb.HistogramProto
+SummaryMetadata = _summary_pb.SummaryMetadata
+SessionLog = _summary_pb.SessionLog
+for _n in (
+    "AUTO_REUSE VariableScope get_variable get_local_variable get_variable_scope "
+    "variable_scope no_regularizer"
+).split():
+    globals()[_n] = getattr(_vs, _n)
+for _n in (
+    "zeros_initializer ones_initializer constant_initializer random_normal_initializer "
+    "random_uniform_initializer truncated_normal_initializer variance_scaling_initializer "
+    "glorot_uniform_initializer glorot_normal_initializer"
+).split():
+    globals()[_n] = getattr(_init, _n)
+initializers = _types.SimpleNamespace(
+    zeros=_init.zeros_initializer,
+    ones=_init.ones_initializer,
+    constant=_init.constant_initializer,
+    random_normal=_init.random_normal_initializer,
+    random_uniform=_init.random_uniform_initializer,
+    truncated_normal=_init.truncated_normal_initializer,
+    variance_scaling=_init.variance_scaling_initializer,
+    glorot_uniform=_init.glorot_uniform_initializer,
+    glorot_normal=_init.glorot_normal_initializer,
+    global_variables=global_variables_initializer,
+    local_variables=local_variables_initializer,
+    variables=variables_initializer,
+)

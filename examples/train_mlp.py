@@ -128,6 +128,7 @@ def parse_args(argv=None):
     p.add_argument("--log-every", type=int, default=None)
     p.add_argument("--checkpoint-dir", default=None, help="default: a temporary directory")
     p.add_argument("--no-tf", action="store_true", help="skip the TensorFlow comparison")
+    p.add_argument("--no-interp", action="store_true", help="skip the interpreter comparison")
     args = p.parse_args(argv)
     if args.quick:
         args.steps = min(args.steps, 150)
@@ -154,6 +155,19 @@ def main(argv=None):
 
         print("graphjit:")
         acc, gj_step = train(gj, "graphjit", args, data, ckpt_dir)
+        if not args.no_interp:
+            # The same loop on graphjit's reference interpreter (no compilation): the
+            # speedup below is what fusing the step into Numba kernels buys.
+            from graphjit import config
+
+            print("graphjit, interpreter only (GRAPHJIT_DISABLE_JIT=1), 100 steps:")
+            short = argparse.Namespace(**{**vars(args), "steps": 100, "log_every": 100})
+            with config.override(disable_jit=True):
+                _, interp_step = train(gj, "interpreter", short, data)
+            print(
+                f"speedup of compiled steps over the interpreter: {interp_step / gj_step:.2f}x "
+                f"({interp_step * 1e6:.0f} us -> {gj_step * 1e6:.0f} us per step)"
+            )
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -11,8 +11,21 @@ from __future__ import annotations
 
 from . import ops as _ops  # noqa: F401
 from .ops import array as _array  # noqa: F401  (registers ops)
-from .ops import array_more, indexing, math_more, nn, nn_conv, random  # noqa: F401
+from .ops import (  # noqa: F401  # noqa: F401
+    array_more,
+    array_split,
+    debug,
+    indexing,
+    linalg,
+    math_more,
+    nn,
+    nn_conv,
+    random,
+    sorting,
+    state_ops,
+)
 from .ops import control as _control  # noqa: F401
+from .ops import control_flow as _control_flow  # noqa: F401  (If, While, IdentityN)
 from .ops import math as _math  # noqa: F401
 from .ops import session_ops as _session_ops  # noqa: F401
 from .ops import state as _state  # noqa: F401
@@ -23,6 +36,23 @@ from .ops import grads_array, grads_math, grads_nn  # noqa: F401  (gradient rule
 
 __version__ = "0.1.0"
 
-# isort: split
-from .executor import explain as inspect_chain  # noqa: F401  (no numba import)
-from .jit import cache_stats  # noqa: F401
+
+# The compiler modules (executor, fuse, jit, hashlib, tempfile, logging ...) load on first
+# use, so ``import graphjit`` stays cheap.
+def inspect_chain(session, fetches, feed_list=()):
+    """How ``session`` runs ``fetches`` fed with ``feed_list`` (see ``executor.explain``)."""
+    from .executor import explain
+
+    return explain(session, fetches, feed_list)
+
+
+def cache_stats() -> dict:
+    """Counters of the compile caches (see ``jit.cache_stats``).
+
+    >>> import graphjit
+    >>> sorted(graphjit.cache_stats())
+    ['compile_seconds', 'compiles', 'failures', 'l1', 'l2']
+    """
+    from .jit import cache_stats as stats
+
+    return stats()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from .fuse import Segment
+from .fuse import INPLACE, Segment
 
 _INTS = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
 
@@ -88,14 +88,32 @@ def _short(name: str, ops: list, in_dt: str, out_dt: str, attrs: dict) -> str:
     raise KeyError(f"unknown scalar template {name!r}")
 
 
+def _bd_lines(name: str, parts: list) -> list:
+    """Statements broadcasting the dimension expressions ``parts`` into ``name`` (-1: mismatch).
+
+    Emitted inline rather than as calls to a jitted helper (``kernels.bd``): on LLVM 20
+    (numba 0.65) a segment with a dozen such calls in its preamble made LLVM's inliner
+    stop inlining the ``mathlib`` calls in the loop, so an exp/tanh loop ran as a scalar
+    call loop (13x slower); see "Transcendental loops" in ``docs/jit.md``.
+    """
+    uniq = list(dict.fromkeys(parts)) or ["1"]
+    lines = [f"{name} = {uniq[0]}"]
+    for p in uniq[1:]:  # -1 is absorbing: p == 1 keeps it, anything else gives -1
+        lines.append(
+            f"{name} = {name} if {name} == {p} or {p} == 1 else ({p} if {name} == 1 else -1)"
+        )
+    return lines
+
+
 def _ctor(dt: str) -> str:
     return "np.bool_" if dt == "bool" else f"np.{dt}"
 
 
-def numba_type(dt: str, rank: int) -> str:
+def numba_type(dt: str, rank: int, writable: bool = False) -> str:
     """The numba type string of a segment parameter."""
     t = "boolean" if dt == "bool" else dt
-    return t if rank == 0 else f"Array({t}, {rank}, 'C', readonly=True)"
+    ro = "" if writable else ", readonly=True"
+    return t if rank == 0 else f"Array({t}, {rank}, 'C'{ro})"
 
 
 # ------------------------------------------------------------------ reductions
@@ -116,6 +134,45 @@ def _reduce_parts(name, dt):
     raise KeyError(f"unknown reduction template {name!r}")
 
 
+def driver_outputs(program, plan, seg: Segment) -> dict:
+    """``{slot: support}`` for the segment's stored outputs the driver allocates.
+
+    Large outputs allocated inside numba (NRT ``malloc``) cost page faults on every call
+    (6x slower than ``np.empty`` at 1e7 float32, which gets transparent huge pages), so the
+    driver allocates every stored pointwise output whose shape is the broadcast of segment
+    inputs (``support``: the rank > 0 segment inputs it depends on) and passes it in.
+    Values downstream of an in-segment reduction keep numba allocation.
+    """
+    nodes = program.nodes
+    ranks = plan.ranks
+    inputs = set(seg.inputs)
+    support: dict = {}
+    out: dict = {}
+    for rg in seg.regions:
+        for i in rg.nodes:
+            node = nodes[i]
+            o = node.outputs[0]
+            if i in rg.reduces:
+                support[o] = None
+                continue
+            sup: tuple | None = ()
+            for x in node.inputs:
+                if x in inputs:
+                    add = (x,) if ranks[x] else ()
+                else:
+                    add = support.get(x)
+                if add is None:
+                    sup = None
+                    break
+                sup = sup + tuple(a for a in add if a not in sup)
+            support[o] = sup
+            if i in plan.inplace:
+                out[o] = ("var", plan.inplace[i])
+            elif sup and ranks[o] and o in rg.outputs:
+                out[o] = sup
+    return out
+
+
 class _Seg:
     """Renders one segment function."""
 
@@ -124,6 +181,9 @@ class _Seg:
         self.plan = plan
         self.seg = seg
         self.lines: list[str] = []
+        self.given = driver_outputs(program, plan, seg)
+        self.writes: dict = {}
+        self.off = None
 
     def rank(self, s):
         return self.plan.ranks[s]
@@ -144,6 +204,9 @@ class _Seg:
     def expr(self, i, elem):
         node = self.p.nodes[i]
         tmpl = node.opdef.scalar
+        if i in self.plan.inplace:  # old element of the variable: its buffer (the output)
+            o = node.outputs[0]
+            tmpl = INPLACE[node.op_type].replace("{old}", f"f{o}[{self.off(o)}]")
         if callable(tmpl):
             tmpl = tmpl(node.attrs)
         ops = [elem(s) for s in node.inputs]
@@ -159,25 +222,53 @@ class _Seg:
     # -------------------------------------------------------------- segment
     def render(self) -> str:
         seg = self.seg
-        params = ", ".join(f"s{s}" for s in seg.inputs)
-        sig = ", ".join(numba_type(self.dt(s), self.rank(s)) for s in seg.inputs)
+        given = list(self.given)
+        params = ", ".join(f"s{s}" for s in list(seg.inputs) + given)
+        sig = ", ".join(
+            [numba_type(self.dt(s), self.rank(s)) for s in seg.inputs]
+            + [numba_type(self.dt(s), self.rank(s), writable=True) for s in given]
+        )
         fm = ", fastmath={'reassoc'}" if seg.reassoc else ""
         self.emit(
             0,
-            f'@njit("({sig}{"," if len(seg.inputs) == 1 else ""})", cache=True, '
+            f'@njit("({sig}{"," if len(seg.inputs) + len(given) == 1 else ""})", cache=True, '
             f'error_model="numpy", nogil=True{fm})',
         )
         self.emit(0, f"def seg{seg.index}({params}):")
         self.emit(
             1, f'"""Segment {seg.index}: {len(seg.nodes)} ops in {len(seg.regions)} region(s)."""'
         )
-        for rg in seg.regions:
-            self.region(rg)
-        outs = ", ".join(f"s{s}" for s in seg.outputs)
-        self.emit(1, f"return ({outs}{',' if len(seg.outputs) == 1 else ''})")
+        self.writes = {
+            self.p.nodes[i].outputs[0]: v for i, v in self.plan.inplace.items() if i in seg.nodes
+        }
+        if self.writes:
+            # every check of every region first; after them nothing can fail (fuse._inplace_ok)
+            later = []
+            for rg in seg.regions:
+                main, self.lines = self.lines, []
+                self.region(rg, later)
+                self.lines = main + self.lines
+            self.emit(1, "# ---- validated: in-place writes from here on cannot fail")
+            self.lines += later
+        else:
+            for rg in seg.regions:
+                self.region(rg)
+        rets = [s for s in seg.outputs if s not in self.given]
+        outs = ", ".join(f"s{s}" for s in rets)
+        self.emit(1, f"return ({outs}{',' if len(rets) == 1 else ''})")
         return "\n".join(self.lines)
 
-    def region(self, rg):
+    def region(self, rg, later=None):
+        """Emit one region; with ``later`` (a list), the part after its checks goes there."""
+        self._mark = None
+        try:
+            self._region(rg, later is not None)
+        finally:
+            if later is not None and self._mark is not None:
+                later.extend(self.lines[self._mark :])
+                del self.lines[self._mark :]
+
+    def _region(self, rg, split):
         nodes = self.p.nodes
         R = rg.rank
         kinds = {i: ("reduce" if i in rg.reduces else "pointwise") for i in rg.nodes}
@@ -192,14 +283,25 @@ class _Seg:
             for i in rg.nodes
             if self.rank(nodes[i].inputs[0] if kinds[i] == "reduce" else nodes[i].outputs[0]) == 0
         ]
-        for i in scal:
-            o = nodes[i].outputs[0]
-            if kinds[i] == "reduce":  # reducing a scalar is the identity
-                self.emit(1, f"s{o} = {self.finalize0(i)}", self.tag(i))
-            else:
-                self.emit(1, f"s{o} = {self.expr(i, lambda s: f's{s}')}", self.tag(i))
+
+        its: list = []  # iteration-space lines, re-emitted after a split (names are reused)
+
+        def begin_loops():  # checks are done; scalars, loops and finalization follow
+            self._mark = len(self.lines)
+            if split and its:
+                for line in its:
+                    self.emit(1, line)
+                self.emit(1, "n = " + " * ".join(f"it{d}" for d in range(R)))
+            for i in scal:
+                o = nodes[i].outputs[0]
+                if kinds[i] == "reduce":  # reducing a scalar is the identity
+                    self.emit(1, f"s{o} = {self.finalize0(i)}", self.tag(i))
+                else:
+                    self.emit(1, f"s{o} = {self.expr(i, lambda s: f's{s}')}", self.tag(i))
+
         loop = [i for i in rg.nodes if i not in scal]
         if not loop:
+            begin_loops()
             return
         leaves = [s for s in rg.inputs if self.rank(s) > 0]
         produced = {nodes[i].outputs[0] for i in loop}
@@ -218,6 +320,18 @@ class _Seg:
         for i in loop:
             node = nodes[i]
             o = node.outputs[0]
+            if o in self.writes:  # the variable's buffer; the value must broadcast to it
+                dims[o] = [f"s{o}.shape[{k}]" for k in range(self.rank(o))]
+                x = node.inputs[0]
+                for k in range(self.rank(o)):
+                    p = aligned(x, k)
+                    if p is not None:
+                        self.emit(  # i.e. bd(dim, p) != dim
+                            1,
+                            f'if {dims[o][k]} != {p} and {p} != 1: raise ValueError("update")',
+                            self.tag(i),
+                        )
+                continue
             if kinds[i] == "reduce":
                 x = node.inputs[0]
                 ax = self.plan.axes[i]
@@ -231,18 +345,20 @@ class _Seg:
                         dims[o].append(aligned(x, k + R - self.rank(x)))
                 continue
             ro = self.rank(o)
-            names = []
+            names, checked = [], []
             for k in range(ro):
                 d = k + R - ro
                 parts = [p for p in (aligned(s, d) for s in node.inputs) if p is not None]
-                expr = parts[0] if parts else "1"
-                for p in parts[1:]:
-                    expr = f"_k.bd({expr}, {p})"
+                if len(set(parts)) <= 1:  # no broadcast here: reuse the expression
+                    names.append(parts[0] if parts else "1")
+                    continue
                 name = f"d{o}_{k}"
-                self.emit(1, f"{name} = {expr}", self.tag(i))
+                for line in _bd_lines(name, parts):
+                    self.emit(1, line, self.tag(i))
                 names.append(name)
-            if len([s for s in node.inputs if self.rank(s) > 0]) > 1 and names:
-                cond = " or ".join(f"{n} < 0" for n in names)
+                checked.append(name)
+            if checked:
+                cond = " or ".join(f"{n} < 0" for n in checked)
                 self.emit(1, f'if {cond}: raise ValueError("incompatible shapes")', self.tag(i))
             dims[o] = names
         # iteration space
@@ -253,10 +369,9 @@ class _Seg:
                 p = aligned(s, d)
                 if p is not None and p not in parts:
                     parts.append(p)
-            expr = parts[0] if parts else "1"
-            for p in parts[1:]:
-                expr = f"_k.bd({expr}, {p})"
-            self.emit(1, f"it{d} = {expr}")
+            for line in _bd_lines(f"it{d}", parts):
+                self.emit(1, line)
+                its.append(line)
         self.emit(
             1,
             "if "
@@ -275,7 +390,8 @@ class _Seg:
         stored = [
             nodes[i].outputs[0]
             for i in loop
-            if kinds[i] == "pointwise" and nodes[i].outputs[0] in rg.outputs
+            if kinds[i] == "pointwise"
+            and (nodes[i].outputs[0] in rg.outputs or nodes[i].outputs[0] in self.writes)
         ]
         full, partial = [], []
         for i in loop:
@@ -285,6 +401,12 @@ class _Seg:
             x = nodes[i].inputs[0]
             (full if len(self.plan.axes[i]) == self.rank(x) else partial).append(i)
         for o in stored:
+            if o in self.writes:
+                continue
+            if o in self.given:  # allocated by the driver from the same broadcast
+                conds = " or ".join(f"s{o}.shape[{k}] != {d}" for k, d in enumerate(dims[o]))
+                self.emit(1, f'if {conds}: raise ValueError("output shape")')
+                continue
             shp = ", ".join(dims[o]) + ("," if len(dims[o]) == 1 else "")
             self.emit(1, f"s{o} = np.empty(({shp}), np.{self.dt(o)})")
         acc = {}
@@ -302,11 +424,19 @@ class _Seg:
             self.emit(1, f"f{s} = s{s}.reshape(s{s}.size)")
         sizes = [f"f{s}.size == n" for s in leaves + stored]
         fast = " and ".join(sizes) if sizes else "True"
+        if any(o in self.writes for o in stored):
+            # element i of the variable is read and written by iteration i only
+            self.emit(1, f'if not ({fast}): raise ValueError("in-place update shapes")')
+        if split:
+            begin_loops()
         # body generator
         loaded = set()
 
-        def body(depth, off):
+        ref = dict(self.p.ref_slots)
+
+        def body(depth, off, local_acc=False):
             loaded.clear()
+            self.off = off
             for i in loop:
                 node = nodes[i]
                 for s in node.inputs[:1] if kinds[i] == "reduce" else node.inputs:
@@ -322,6 +452,11 @@ class _Seg:
                     self.emit(depth, f"v{o} = {self.expr(i, elem)}", self.tag(i))
                     if o in stored:
                         self.emit(depth, f"f{o}[{off(o)}] = v{o}")
+                    if o in self.writes:  # later reads of the variable see the new value
+                        for s in leaves:
+                            if ref.get(s) == self.writes[o]:
+                                self.emit(depth, f"v{s} = v{o}")
+                                loaded.add(s)
                 else:
                     x = elem(node.inputs[0])
                     adt, comb = acc[i]
@@ -332,15 +467,59 @@ class _Seg:
                             self.tag(i),
                         )
                     else:
-                        a = f"f{o}[{off(o)}]"
+                        a = f"p{o}" if local_acc else f"f{o}[{off(o)}]"
                         self.emit(
                             depth, f"{a} = " + comb.format(acc=a, x=f"np.{adt}({x})"), self.tag(i)
                         )
 
-        # element strides over the iteration space (0 on broadcast dimensions)
+        # Fast paths: every operand has the iteration shape. A flat ``for i in range(n)``
+        # with unit strides is what LLVM vectorizes (the strided nest below is not); with
+        # reductions over the trailing axes only (row-wise: softmax, xent, bias grads) a
+        # row loop accumulating into locals. The body is emitted twice (fast + general).
+        if not split:
+            begin_loops()
+        k_rows = self._row_axes(partial, R)
+        base = 1
+        if not partial or k_rows:
+            self.emit(1, f"if {fast}:  # same shapes everywhere: unit-stride flat loop")
+            if not partial:
+                self.emit(2, "for i in range(n):")
+                body(3, lambda s: "i")
+            else:
+                cols = " * ".join(f"it{d}" for d in range(R - k_rows, R))
+                self.emit(2, f"ncol = {cols}")
+                self.emit(2, "for rw in range(n // ncol if ncol else 0):")
+                for i in partial:
+                    o = nodes[i].outputs[0]
+                    self.emit(3, f"p{o} = f{o}[rw]")
+                self.emit(3, "for cl in range(ncol):")
+                self.emit(4, "i = rw * ncol + cl")
+                body(4, lambda s: "i", local_acc=True)
+                for i in partial:
+                    o = nodes[i].outputs[0]
+                    self.emit(3, f"f{o}[rw] = p{o}")
+            self.emit(1, "else:")
+            base = 2
+        self._nest(rg, base, R, flat, leaves, partial, dims, aligned, body)
+        self._finalize(rg, full, partial, leaves, dims, acc)
+
+    def _row_axes(self, partial, R):
+        """k if every partial reduction reduces exactly the trailing k axes of rank-R input."""
+        ks = set()
+        for i in partial:
+            x = self.p.nodes[i].inputs[0]
+            ax = self.plan.axes[i]
+            if self.rank(x) != R or not ax or ax != tuple(range(R - len(ax), R)):
+                return 0
+            ks.add(len(ax))
+        return ks.pop() if len(ks) == 1 else 0
+
+    def _nest(self, rg, base, R, flat, leaves, partial, dims, aligned, body):
+        """The general loop nest: element strides per operand, 0 on broadcast dimensions."""
+        nodes = self.p.nodes
         part_x = {nodes[i].outputs[0]: i for i in partial}
         for s in flat:
-            self.emit(1, "r = 1")
+            self.emit(base, "r = 1")
             for d in range(R - 1, -1, -1):
                 if s in part_x:  # accumulator: 0 on reduced axes, C strides on kept ones
                     i = part_x[s]
@@ -352,25 +531,20 @@ class _Seg:
                 else:
                     p = dims[s][d - (R - len(dims[s]))] if d - (R - len(dims[s])) >= 0 else None
                 if p is None:
-                    self.emit(1, f"t{s}_{d} = 0")
+                    self.emit(base, f"t{s}_{d} = 0")
                 else:
-                    self.emit(1, f"t{s}_{d} = r if {p} != 1 else 0")
-                    self.emit(1, f"r *= {p}")
-        if not partial:
-            # one loop body only (compile time); LLVM versions the inner loop for unit strides
-            self.emit(1, f"if {fast}:  # same shapes everywhere: collapse to one flat loop")
-            for d in range(R - 1):
-                self.emit(2, f"it{d} = 1")
-            self.emit(2, f"it{R - 1} = n")
-            for s in flat:
-                self.emit(2, "; ".join(f"t{s}_{d} = {int(d == R - 1)}" for d in range(R)))
+                    self.emit(base, f"t{s}_{d} = r if {p} != 1 else 0")
+                    self.emit(base, f"r *= {p}")
         for d in range(R):
-            self.emit(1 + d, f"for i{d} in range(it{d}):")
+            self.emit(base + d, f"for i{d} in range(it{d}):")
             for s in flat:
                 prev = f"o{s}_{d - 1} + " if d else ""
-                self.emit(2 + d, f"o{s}_{d} = {prev}i{d} * t{s}_{d}")
-        body(1 + R, lambda s: f"o{s}_{R - 1}")
-        # finalize reductions
+                self.emit(base + 1 + d, f"o{s}_{d} = {prev}i{d} * t{s}_{d}")
+        body(base + R, lambda s: f"o{s}_{R - 1}")
+
+    def _finalize(self, rg, full, partial, leaves, dims, acc):
+        """Finish reductions after the loop (means, casts, keep_dims shapes)."""
+        nodes = self.p.nodes
         for i in full + partial:
             node = nodes[i]
             o = node.outputs[0]
@@ -426,7 +600,7 @@ def render(program, plan, title="") -> str:
         "",
         "from graphjit import kernels as _k  # noqa: F401",
         "from graphjit import mathlib as _m  # noqa: F401",
-        "from graphjit.executor import arr0, cont, own",
+        "from graphjit.executor import arr0, bshape, cont, own, var_buffer",
         "",
     ]
     parts = ["\n".join(head)]
@@ -455,6 +629,7 @@ def _driver(program, plan, traced):
                     seg_of[s] = st
     link_out = set()
     link_args = {}
+    written = set()
 
     def seg_arg(s):
         if s in const_index:
@@ -480,9 +655,35 @@ def _driver(program, plan, traced):
         if traced:
             L.append("    t0 = time.perf_counter()")
         if isinstance(st, Segment):
-            outs = ", ".join(f"s{s}" for s in st.outputs)
-            args = ", ".join(seg_arg(s) for s in st.inputs)
-            lhs = f"{outs}," if st.outputs else "_"
+            given = driver_outputs(program, plan, st)
+            rets = [s for s in st.outputs if s not in given]
+            outs = ", ".join(f"s{s}" for s in rets)
+            if given:
+                need = {x for sup in given.values() if sup[0] != "var" for x in sup}
+                argv = []
+                for s in st.inputs:
+                    if s in need:
+                        L.append(f"    a{s} = {seg_arg(s)}")
+                        argv.append(f"a{s}")
+                    else:
+                        argv.append(seg_arg(s))
+                for o, sup in given.items():
+                    if sup[0] == "var":  # written in place: the session's own buffer
+                        L.append(f"    s{o} = var_buffer(ctx, {sup[1]}, np.{dtypes[o]})")
+                        argv.append(f"s{o}")
+                        written.add(o)
+                        continue
+                    shp = (
+                        f"a{sup[0]}.shape"
+                        if len(sup) == 1
+                        else ("bshape(" + ", ".join(f"a{x}.shape" for x in sup) + ")")
+                    )
+                    L.append(f"    s{o} = np.empty({shp}, np.{dtypes[o]})")
+                    argv.append(f"s{o}")
+                args = ", ".join(argv)
+            else:
+                args = ", ".join(seg_arg(s) for s in st.inputs)
+            lhs = f"{outs}," if rets else "_"
             L.append(
                 f"    {lhs} = seg{st.index}({args})  # segment {st.index}: "
                 + ", ".join(nodes[i].op_type for i in st.nodes[:8])
@@ -518,6 +719,8 @@ def _driver(program, plan, traced):
             rets.append(f"own(ctx.read_var({ref[s]}), None)")
         elif s in link_out:
             rets.append(f"own(s{s}, {link_args[s]})")
+        elif s in written:  # never hand out the variable's storage
+            rets.append(f"s{s}.copy()")
         elif s in seg_of:
             rets.append(f"{_ctor(dtypes[s])}(s{s})" if ranks[s] == 0 else f"s{s}")
         else:  # a fed value fetched through the program

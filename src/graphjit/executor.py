@@ -50,6 +50,35 @@ def cont(x):
     return np.ascontiguousarray(x)
 
 
+def bshape(*shapes):
+    """The broadcast of array shapes (numpy rules); ``ValueError`` when incompatible."""
+    first = shapes[0]
+    for s in shapes[1:]:
+        if s != first:
+            return np.broadcast_shapes(*shapes)
+    return first
+
+
+def var_buffer(ctx, var, dtype):
+    """The session's storage of variable ``var``, to be updated in place by the tail segment.
+
+    Raises (so the interpreter replays the run with staged writes) when the variable is
+    uninitialised or its storage is not a writable C-contiguous array of ``dtype``.
+    """
+    v = ctx.read_var(var)
+    name = ctx.names[var]
+    if (
+        ctx.staged
+        or ctx.session._vars.get(name) is not v
+        or type(v) is not np.ndarray
+        or v.dtype != dtype
+        or not v.flags.c_contiguous
+        or not v.flags.writeable
+    ):
+        raise ValueError("variable storage cannot be updated in place")
+    return v
+
+
 def own(v, args):
     """A fetched value that aliases no input, variable or constant (``args=None``: always copy)."""
     if not isinstance(v, np.ndarray):
@@ -118,6 +147,9 @@ def build_chain(program, sig) -> Chain:
     """Plan, render and compile ``program`` for feed ranks ``sig``."""
     from . import codegen
 
+    # variable reads alias the variable's storage where that is safe (no copy per step);
+    # node indices are unchanged, so traces and introspection still name the original ops
+    program = fuse.alias_reads(program)
     plan = fuse.plan(program, sig, var_ranks(program))
     source = codegen.render(program, plan, title=f"feed ranks {list(sig)}")
     module, path = jit.load(source)
@@ -181,8 +213,8 @@ def _name_trace(trace, program, plan):
     raw = list(trace)
     trace.clear()
     t = raw[0][2] if raw else time.perf_counter()
-    for i, node in enumerate(program.nodes):  # constants: computed once, listed as instant
-        if node.outputs and node.outputs[0] in plan.consts and not node.inputs:
+    for i, node in enumerate(program.nodes):  # constants (incl. folded): listed as instant
+        if any(s in plan.consts for s in node.outputs):
             trace.append((program.ops[i].name, node.op_type, t, t))
     for kind, idx, t0, t1 in raw:
         if kind == "segment":

@@ -19,6 +19,7 @@ one iteration space (one loop nest). Ranks are static for a signature; shapes ar
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +42,27 @@ COMPILED_DTYPES = frozenset(
         "float64",
     }
 )
+
+
+# In-place state updates (compiler table): ``Assign*`` nodes after the last link are compiled
+# into the tail segment and write the variable's buffer directly; ``{old}`` is the variable's
+# current element, ``{0}`` the value.
+INPLACE = {"Assign": "{0}", "AssignAdd": "({old} + {0})", "AssignSub": "({old} - {0})"}
+# integer helpers that raise inside loops: a tail that writes in place must not fail after
+# its first write
+_RAISING = {"div", "floordiv", "floormod", "pow", "reciprocal"}
+
+
+# Plan-time folding (compiler tables, keyed by op type like ``INPLACE``): ops that read only
+# the shape of their input become constants when that shape is statically known; a partially
+# known ``Shape`` is kept symbolically for ``BroadcastGradientArgs``.
+SHAPE_OPS = {
+    "Shape": lambda shape: shape,
+    "Size": lambda shape: int(np.prod(shape, dtype=np.int64)),
+    "Rank": lambda shape: len(shape),
+}
+SYMBOLIC_SHAPE_OPS = frozenset({"BroadcastGradientArgs"})
+_FOLD_MAX = 1 << 16  # elements: larger values stay run-time work (memory, key size)
 
 
 class PlanError(Exception):
@@ -88,6 +110,7 @@ class Plan:
     ranks: tuple
     dtypes: tuple
     axes: dict = field(default_factory=dict)  # reduce node index -> normalized axes
+    inplace: dict = field(default_factory=dict)  # node index -> var index written in place
 
     @property
     def segments(self):
@@ -113,8 +136,11 @@ def _classify(node, ranks, dtypes, consts):
     if any(dtypes[s] not in COMPILED_DTYPES for s in slots):
         return "link", "dtype not supported by the code generator"
     if opdef.kernel is not None and opdef.scalar is None:
-        return "link", "library kernel (BLAS) run as a driver link"
+        return "link", f"library kernel {opdef.kernel!r} run as a driver link"
     if opdef.kind == R.ELEMWISE:
+        if callable(opdef.scalar) and opdef.scalar(node.attrs) is None:
+            # a template may decline one attribute setting (BiasAdd with NCHW)
+            return "link", "no scalar template for these attributes"
         return "pointwise", ""
     if opdef.kind == R.INJECTIVE:
         if len(node.inputs) == 1 and len(node.outputs) == 1:
@@ -137,11 +163,298 @@ def _reduce_axes(value, rank):
     return tuple(axes)
 
 
-def plan(program, feed_ranks, var_ranks) -> Plan:
+def plan(program, feed_ranks, var_ranks, inplace=True) -> Plan:
     """Partition ``program`` for feeds/variables of the given ranks; ``PlanError`` if unsupported.
+
+    With ``inplace``, state updates after the last link are compiled into the tail segment
+    when that is provably safe (see :func:`_inplace_ok`); otherwise they stay staged links.
 
     >>> # plan(prog, feed_ranks=(1, 1), var_ranks=()) -> Plan(steps=(Segment(...),), ...)
     """
+    if inplace:
+        p = _plan(program, feed_ranks, var_ranks, True)
+        if p.inplace and _inplace_ok(program, p):
+            return p
+    return _plan(program, feed_ranks, var_ranks, False)
+
+
+def _noop(node) -> bool:
+    """A control anchor (``NoOp``): no inputs, no outputs, no state, nothing to run."""
+    o = node.opdef
+    return o.kind == R.CONTROL and not node.outputs and not o.uses_ctx and not o.stateful
+
+
+def _writes(program, dtypes, var_ranks, folded=()):
+    """Node indices of candidate in-place writes after the last other link; ``{}`` if none."""
+    cand = {}
+    last_link = -1
+    ref = dict(program.ref_slots)
+    for i, node in enumerate(program.nodes):
+        if i in folded or any(s in ref for s in node.outputs):
+            continue
+        if node.op_type in INPLACE and node.var >= 0:
+            r = var_ranks[node.var]
+            ok = (
+                r is not None
+                and r > 0
+                and dtypes[node.outputs[0]] in COMPILED_DTYPES
+                and program.slot_tensors[node.outputs[0]].shape.ndims in (r, None)
+            )
+            if ok:
+                cand[i] = node.var
+                continue
+        if (
+            _noop(node)
+            or (_is_const(node.opdef) and not node.inputs)
+            or _infallible(program, node)
+        ):
+            continue
+        if (
+            node.opdef.uses_ctx
+            or not node.opdef.compilable
+            or node.opdef.kind
+            not in (
+                R.ELEMWISE,
+                R.INJECTIVE,
+                R.REDUCE,
+            )
+        ):
+            last_link = i
+    if any(i < last_link for i in cand) or len(set(cand.values())) != len(cand):
+        return {}
+    return cand
+
+
+def _infallible(program, node) -> bool:
+    """A staged ``Assign`` that cannot fail: value and variable shapes fully known and equal
+    (e.g. Adam's ``beta1_power`` updates); it may run after the in-place tail."""
+    if node.op_type != "Assign" or node.var < 0:
+        return False
+    spec = program.var_specs[node.var][1]
+    value = program.slot_tensors[node.inputs[0]].shape
+    return (
+        spec.is_fully_defined()
+        and value.is_fully_defined()
+        and spec.as_list() == value.as_list()
+        and program.var_specs[node.var][0] == program.slot_tensors[node.inputs[0]].dtype
+    )
+
+
+def _inplace_ok(program, p) -> bool:
+    """The tail segment can write in place: nothing in it or after it can fail."""
+    k = max(
+        (
+            j
+            for j, st in enumerate(p.steps)
+            if isinstance(st, Segment) and set(st.nodes) & set(p.inplace)
+        ),
+        default=-1,
+    )
+    if k < 0:
+        return False
+    tail = p.steps[k]
+    if not set(p.inplace) <= set(tail.nodes):
+        return False
+    staged = set()
+    ref = dict(program.ref_slots)
+    after = []
+    for st in p.steps[k + 1 :]:
+        if isinstance(st, Segment):
+            # scalar arithmetic on values already read by the tail (Adam's beta powers)
+            if any(p.ranks[s] or (s in ref and s not in tail.inputs) for s in st.inputs):
+                return False
+            after.extend(st.nodes)
+            continue
+        node = program.nodes[st.node]
+        if not _infallible(program, node):
+            return False
+        staged.add(node.var)
+    if staged & set(p.inplace.values()):
+        return False
+    written = set(p.inplace.values())
+    ref = dict(program.ref_slots)
+    for st in p.links:  # a numpy link may return a view of a variable's storage
+        node = program.nodes[st.node]
+        if node.opdef.kernel is None and any(ref.get(s) in written for s in node.inputs):
+            return False
+    for i in list(tail.nodes) + after:
+        node = program.nodes[i]
+        if i in p.inplace:
+            continue
+        tmpl = node.opdef.scalar
+        if callable(tmpl):
+            tmpl = tmpl(node.attrs)
+        dts = [p.dtypes[s] for s in node.inputs + node.outputs]
+        ints = any(d not in ("float32", "float64", "bool") for d in dts)
+        if ints and (tmpl in _RAISING or "//" in str(tmpl) or "%" in str(tmpl)):
+            return False
+        if node.opdef.kind == R.REDUCE and p.ranks[node.outputs[0]]:
+            return False  # rank > 0 reductions are finished after their loop
+    return True
+
+
+def fold(program):
+    """Plan-time constants: ``(consts, folded node indices)``.
+
+    Folded are ``Const`` nodes; ``Shape``/``Size``/``Rank`` of statically known shapes; any
+    pure node (no state, no context) whose inputs are all small constants, evaluated once by
+    its numpy kernel (a kernel that raises is left to fail at run time); and
+    ``BroadcastGradientArgs`` of partially known shapes whose result does not depend on the
+    unknown dimensions (each unknown dimension is aligned only with 1s, so every run-time
+    size is valid; the outputs are computed for unknowns of 1 and 2 and must agree). A node is
+    folded only when every output it has that something reads is known.
+    """
+    consts: dict = {}
+    sym: dict = {}  # slot -> partially known shape (list with None) of a Shape output
+    folded: set = set()
+    used = {s for node in program.nodes for s in node.inputs} | set(program.fetch_slots)
+    for i, node in enumerate(program.nodes):
+        opdef = node.opdef
+        if _is_const(opdef) and not node.inputs:
+            consts[node.outputs[0]] = np.asarray(opdef.numpy(**node.attrs))
+            folded.add(i)
+            continue
+        if opdef.stateful or opdef.uses_ctx or node.var >= 0 or not node.outputs:
+            continue
+        if opdef.kind in (R.SOURCE, R.CONTROL, R.STATEFUL):
+            continue
+        out_dt = [np.dtype(t.dtype.name) for t in (program.slot_tensors[s] for s in node.outputs)]
+        if any(d.name not in COMPILED_DTYPES for d in out_dt):
+            continue
+        vals = None
+        if node.op_type in SHAPE_OPS and len(node.inputs) == 1:
+            shape = program.slot_tensors[node.inputs[0]].shape
+            if shape.is_fully_defined():
+                vals = [SHAPE_OPS[node.op_type](tuple(shape.as_list()))]
+            elif node.op_type == "Shape" and shape.ndims is not None:
+                sym[node.outputs[0]] = shape.as_list()
+        elif all(s in consts for s in node.inputs):
+            if sum(consts[s].size for s in node.inputs) <= _FOLD_MAX:
+                vals = _evaluate(opdef, node, [consts[s] for s in node.inputs])
+        elif node.op_type in SYMBOLIC_SHAPE_OPS and all(
+            s in consts or s in sym for s in node.inputs
+        ):
+            vals = _fold_symbolic(opdef, node, [consts.get(s, sym.get(s)) for s in node.inputs])
+        if vals is None or len(vals) != len(node.outputs):
+            continue
+        known = {}
+        for s, v, d in zip(node.outputs, vals, out_dt):
+            if v is not None:
+                v = v if isinstance(v, np.ndarray) else np.asarray(v, dtype=d)
+                if v.size <= _FOLD_MAX and np.can_cast(v.dtype, d, "same_kind"):
+                    known[s] = v.astype(d)
+        if all(s in known or s not in used for s in node.outputs):
+            consts.update(known)
+            folded.add(i)
+    # a symbolic Shape read only by folded nodes has nothing left to do
+    live = set(program.fetch_slots)
+    for i in range(len(program.nodes) - 1, -1, -1):
+        node = program.nodes[i]
+        if i not in folded and node.outputs and all(s in sym for s in node.outputs):
+            if not live & set(node.outputs):
+                folded.add(i)
+                continue
+        if i not in folded:
+            live.update(node.inputs)
+    return consts, folded
+
+
+def _evaluate(opdef, node, args):
+    try:
+        with np.errstate(all="ignore"):
+            out = opdef.numpy(*args, **node.attrs)
+    except Exception:  # the run-time link raises TF's error
+        return None
+    return list(out) if len(node.outputs) > 1 else [out]
+
+
+def _fold_symbolic(opdef, node, args):
+    """Outputs of a shape-arithmetic op over partially known shape vectors (``None`` where
+    an output depends on the unknown sizes)."""
+    shapes = [list(a) if isinstance(a, list) else a.tolist() for a in args]
+    if any(not isinstance(x, list) or any(isinstance(d, list) for d in x) for x in shapes):
+        return None
+    n = max(len(x) for x in shapes)
+    cols = [[1] * (n - len(x)) + x for x in shapes]
+    for j in range(n):
+        col = [c[j] for c in cols]
+        if None in col and any(d is not None and d != 1 for d in col):
+            return None  # the run-time size might be invalid: keep the run-time check
+    unknown = sum(x.count(None) for x in shapes)
+    if unknown == 0 or unknown > 4:
+        return None
+    results = []
+    for bits in range(1 << unknown):
+        k = 0
+        trial = []
+        for x, a in zip(shapes, args):
+            row = []
+            for d in x:
+                if d is None:
+                    d = 2 if bits >> k & 1 else 1
+                    k += 1
+                row.append(d)
+            trial.append(
+                np.array(row, dtype=np.asarray(a).dtype if not isinstance(a, list) else np.int32)
+            )
+        out = _evaluate(opdef, node, trial)
+        if out is None:
+            return None
+        results.append([np.asarray(o) for o in out])
+    vals = []
+    for j in range(len(results[0])):
+        first = results[0][j]
+        same = all(r[j].shape == first.shape and np.array_equal(r[j], first) for r in results)
+        vals.append(first if same else None)
+    return vals
+
+
+def alias_reads(program):
+    """``program`` with variable reads (``Identity`` of a variable) aliased to the variable.
+
+    An aliased read's output slot becomes a ref slot: consumers read the variable's storage
+    at their point of use (no copy per step). That equals the interpreter's copy only when no
+    node that may write the variable comes before the read's last consumer, and the read is
+    not fetched when anything writes the variable (a fetch is taken at the end of the run).
+    """
+    ref = dict(program.ref_slots)
+    nodes = program.nodes
+    last_use: dict = {}
+    for i, node in enumerate(nodes):
+        for s in node.inputs:
+            last_use[s] = i
+    first_write: dict = {}
+    for i, node in enumerate(nodes):
+        if node.var >= 0:
+            first_write.setdefault(node.var, i)
+    fetched = set(program.fetch_slots)
+    extra = []
+    for node in nodes:
+        o = node.opdef
+        if not (
+            o.kind == R.INJECTIVE
+            and o.scalar == "{0}"
+            and not o.stateful
+            and not o.uses_ctx
+            and len(node.inputs) == 1
+            and len(node.outputs) == 1
+            and node.inputs[0] in ref
+        ):
+            continue
+        src, out = node.inputs[0], node.outputs[0]
+        v = ref[src]
+        if program.slot_tensors[src].dtype != program.slot_tensors[out].dtype:
+            continue
+        w = first_write.get(v)
+        if w is not None and (w < last_use.get(out, -1) or out in fetched):
+            continue
+        extra.append((out, v))
+    if not extra:
+        return program
+    return dataclasses.replace(program, ref_slots=tuple(program.ref_slots) + tuple(extra))
+
+
+def _plan(program, feed_ranks, var_ranks, inplace) -> Plan:
     n = program.num_slots
     ranks: list = [None] * n
     dtypes = [t.dtype.name for t in program.slot_tensors]
@@ -150,15 +463,26 @@ def plan(program, feed_ranks, var_ranks) -> Plan:
     ref = dict(program.ref_slots)
     for s, v in ref.items():
         ranks[s] = var_ranks[v]
-    consts: dict = {}
+    consts, folded = fold(program)
+    for s, v in consts.items():
+        ranks[s] = v.ndim
     axes: dict = {}
     kinds: list = []
+    writes = _writes(program, dtypes, var_ranks, folded) if inplace else {}
     for i, node in enumerate(program.nodes):
         opdef = node.opdef
-        if _is_const(opdef) and not node.inputs:
-            value = np.asarray(opdef.numpy(**node.attrs))
-            consts[node.outputs[0]] = value
-            ranks[node.outputs[0]] = value.ndim
+        if i in folded or any(s in ref for s in node.outputs):
+            kinds.append(("const", ""))  # folded, or an aliased variable read
+            continue
+        if i in writes:
+            in_ranks = [ranks[s] for s in node.inputs]
+            if None in in_ranks or max(in_ranks) > var_ranks[node.var]:
+                writes = {}  # the interpreter-exact staged path for everything
+                return _plan(program, feed_ranks, var_ranks, False)
+            ranks[node.outputs[0]] = var_ranks[node.var]
+            kinds.append(("pointwise", ""))
+            continue
+        if _noop(node):
             kinds.append(("const", ""))
             continue
         kind, why = _classify(node, ranks, dtypes, consts)
@@ -185,19 +509,19 @@ def plan(program, feed_ranks, var_ranks) -> Plan:
             for s in node.outputs:
                 ranks[s] = program.slot_tensors[s].shape.ndims
         kinds.append((kind, why))
-    steps = _segments(program, kinds, ranks, axes, consts)
+    steps = _segments(program, kinds, ranks, axes, consts, writes)
     for st in steps:
         if isinstance(st, Segment) and any(ranks[s] is None for s in st.inputs):
             raise PlanError("a compiled segment reads a value of unknown rank")
-    return Plan(tuple(steps), consts, tuple(ranks), tuple(dtypes), axes)
+    return Plan(tuple(steps), consts, tuple(ranks), tuple(dtypes), axes, writes)
 
 
-def _segments(program, kinds, ranks, axes, consts):
+def _segments(program, kinds, ranks, axes, consts, writes):
     steps, run = [], []
 
     def close():
         if run:
-            steps.append(_segment(program, len(steps), tuple(run), kinds, ranks, axes))
+            steps.append(_segment(program, len(steps), tuple(run), kinds, ranks, axes, writes))
             run.clear()
 
     for i, (kind, why) in enumerate(kinds):
@@ -216,10 +540,10 @@ def _segments(program, kinds, ranks, axes, consts):
             st = Segment(k, st.nodes, st.regions, st.inputs, st.outputs, st.reassoc)
             k += 1
         out.append(st)
-    return _with_outputs(program, out)
+    return _with_outputs(program, out, writes)
 
 
-def _segment(program, idx, nodes, kinds, ranks, axes):
+def _segment(program, idx, nodes, kinds, ranks, axes, writes):
     nodes_ = program.nodes
     produced = {s for i in nodes for s in nodes_[i].outputs}
     inputs = []
@@ -228,7 +552,7 @@ def _segment(program, idx, nodes, kinds, ranks, axes):
         for s in data:
             if s not in produced and s not in inputs:
                 inputs.append(s)
-    regions = _regions(program, nodes, kinds, ranks, axes)
+    regions = _regions(program, nodes, kinds, ranks, axes, writes)
     reassoc = any(
         program.nodes[i].opdef.scalar in ("sum", "mean", "prod")
         and program.slot_tensors[program.nodes[i].outputs[0]].dtype.is_floating
@@ -238,13 +562,22 @@ def _segment(program, idx, nodes, kinds, ranks, axes):
     return Segment(idx, nodes, regions, tuple(inputs), (), reassoc)
 
 
-def _regions(program, nodes, kinds, ranks, axes):
-    """Greedy convex grouping; regions are emitted in creation order (topological)."""
+def _regions(program, nodes, kinds, ranks, axes, writes=None):
+    """Greedy convex grouping; regions are emitted in creation order (topological).
+
+    With in-place writes, a variable's reads keep program order relative to its write: a
+    reader placed after the write never joins an earlier region, and the write never joins
+    a region before one that reads the old value.
+    """
     nodes_ = program.nodes
+    writes = writes or {}
+    ref = dict(program.ref_slots)
     groups: list[list[int]] = []
     region_of: dict[int, int] = {}  # slot -> region producing it (pointwise values only)
     after: dict[int, int] = {}  # slot -> region whose reduction it is (loop result)
     leaves: list[set] = []
+    read_in: dict[int, int] = {}  # var -> last region reading it
+    write_in: dict[int, int] = {}  # var -> region writing it
     for i in nodes:
         node = nodes_[i]
         kind = kinds[i][0]
@@ -256,9 +589,10 @@ def _regions(program, nodes, kinds, ranks, axes):
                 target = g if target is None else max(target, g)
         if target is None and kind == "pointwise":
             for g in range(len(groups) - 1, -1, -1):
-                if leaves[g] & set(ins) and ranks[node.outputs[0]] == _rank(
-                    groups[g], ranks, nodes_
-                ):
+                # siblings: a shared array input (a shared scalar says nothing of shapes)
+                if {x for x in leaves[g] & set(ins) if ranks[x]} and ranks[
+                    node.outputs[0]
+                ] == _rank(groups[g], ranks, nodes_):
                     target = g
                     break
         if target is not None:
@@ -273,10 +607,21 @@ def _regions(program, nodes, kinds, ranks, axes):
                     break
         if target is not None and kind == "pointwise" and _has_reduce(groups[target], kinds):
             target = None  # reductions are trailing: nothing consumes the loop afterwards
+        vars_read = {ref[s] for s in node.inputs if s in ref}
+        if target is not None and (
+            any(target < write_in.get(v, -1) for v in vars_read)
+            or (i in writes and target < read_in.get(writes[i], -1))
+            or (i in writes and _has_reduce(groups[target], kinds))
+        ):
+            target = None
         if target is None:
             groups.append([])
             leaves.append(set())
             target = len(groups) - 1
+        for v in vars_read:
+            read_in[v] = max(read_in.get(v, -1), target)
+        if i in writes:
+            write_in[writes[i]] = target
         groups[target].append(i)
         leaves[target].update(node.inputs)
         for s in node.outputs:
@@ -312,8 +657,9 @@ def _rank(members, ranks, nodes_):
     return r
 
 
-def _with_outputs(program, steps):
-    """Fill segment/region outputs: slots consumed later (any step) or fetched."""
+def _with_outputs(program, steps, writes=None):
+    """Fill segment/region outputs: slots consumed later (any step), fetched or written."""
+    writes = writes or {}
     nodes_ = program.nodes
     fetched = set(program.fetch_slots)
     used_by: dict[int, set] = {}  # slot -> set of consumer keys ('n', node) for all nodes
@@ -334,7 +680,7 @@ def _with_outputs(program, steps):
             for i in rg.nodes:
                 for s in nodes_[i].outputs:
                     users = used_by.get(s, set())
-                    if s in fetched or users - inside:
+                    if s in fetched or users - inside or i in writes:
                         seg_out.append(s)
                         rout.append(s)
                     elif users - members or nodes_[i].opdef.kind == R.REDUCE:

@@ -5,12 +5,21 @@ fused and compiled like any other op. Each op type's rule is the ``grad`` field 
 entry: ``grad(op, *output_grads) -> [input_grad or None, ...]``, registered by the
 ``ops/grads_*.py`` modules. An op type whose entry has no ``grad`` raises ``LookupError`` when a
 gradient must flow through it, as TF does.
+
+As in TF, only float and complex tensors carry gradients (an int ``y`` or an int path gives
+``None``), and a rule may return an :class:`~graphjit.sparse.IndexedSlices` (``gather`` along
+axis 0): slices reaching an ``x`` are returned as such, several are concatenated, and a rule
+that is not a pass-through (``Identity``) receives them densified.
 """
 
 from __future__ import annotations
 
 from .graph import Operation, Tensor, convert_to_tensor
 from .ops import registry
+from .sparse import IndexedSlices
+
+# Rules that pass an IndexedSlices gradient through unchanged (TF's _IdGrad and friends).
+_SLICES_PASS_THROUGH = frozenset({"Identity", "StopGradient", "PlaceholderWithDefault"})
 
 
 def _load_rules():
@@ -73,7 +82,8 @@ def gradients(
         tensors: dict[int, Tensor] = {}
         for i, (y, gy) in enumerate(zip(ys, grad_ys)):
             gy = _initial_grad(y, gy, i)
-            _add(grads, tensors, y, gy)
+            if gy is not None:
+                _add(grads, tensors, y, gy)
         pending = _pending_counts(between)
         ready = [op for op in _unique(y.op for y in ys) if pending.get(id(op), 0) == 0]
         done = set()
@@ -87,7 +97,7 @@ def gradients(
             if has_grad and op.inputs and id(op) not in stops and id(op) in between:
                 in_grads = _call_grad(op, out_grads, g)
                 for t, gr in zip(op.inputs, in_grads):
-                    if gr is not None and (t.dtype.is_floating or t.dtype.is_complex):
+                    if gr is not None and _backpropagatable(t):
                         _add(grads, tensors, t, gr)
             for t in op.inputs:
                 p = t.op
@@ -122,12 +132,21 @@ def _unique(ops):
     return out
 
 
+def _backpropagatable(t) -> bool:
+    """Only float and complex tensors carry gradients (TF's ``_IsBackpropagatable``)."""
+    return t.dtype.is_floating or t.dtype.is_complex
+
+
 def _between_ops(g, ys, xs) -> dict[int, Operation]:
-    """Ops on a data path from some x to some y (the ops whose gradients are needed)."""
-    consumers: dict[int, list[Operation]] = {}
+    """Ops on a data path from some x to some y (the ops whose gradients are needed).
+
+    The forward walk only follows float/complex outputs, so an integer path (``cast`` to int,
+    an int ``y``) is not on it and its ``x`` gets ``None``, as in TF.
+    """
+    consumers: dict[tuple[int, int], list[Operation]] = {}
     for op in g.get_operations():
         for t in op.inputs:
-            consumers.setdefault(id(t.op), []).append(op)
+            consumers.setdefault((id(t.op), t.value_index), []).append(op)
     reached = set()
     stack = [x.op for x in xs]
     while stack:
@@ -135,7 +154,9 @@ def _between_ops(g, ys, xs) -> dict[int, Operation]:
         if id(op) in reached:
             continue
         reached.add(id(op))
-        stack.extend(consumers.get(id(op), ()))
+        for t in op.outputs:
+            if _backpropagatable(t):
+                stack.extend(consumers.get((id(op), t.value_index), ()))
     between: dict[int, Operation] = {}
     stack = [y.op for y in ys]
     while stack:
@@ -162,11 +183,8 @@ def _initial_grad(y, gy, i):
     from .ops.array_more import fill, ones
 
     if gy is None:
-        if not (y.dtype.is_floating or y.dtype.is_complex):
-            raise TypeError(
-                f"Gradients of '{y.name}' of dtype {y.dtype.name} are not supported: "
-                "ys must be floating point (cast it first)."
-            )
+        if not _backpropagatable(y):
+            return None  # TF: no gradient flows from an int y, so every x gets None
         if y.shape.is_fully_defined():
             return ones(y.shape.as_list(), y.dtype, name=f"grad_ys_{i}")
         import numpy as np
@@ -188,21 +206,56 @@ def _add(grads, tensors, t, gr):
 
 
 def _aggregate(grads, t):
-    """Sum the partial gradients of ``t`` with one AddN (fan-out), replacing the list."""
+    """Sum the partial gradients of ``t`` with one AddN (fan-out), replacing the list.
+
+    IndexedSlices parts are concatenated into one IndexedSlices when all parts are slices, and
+    densified into the AddN otherwise (TF's ``AggregateIndexedSlicesGradients``).
+    """
     parts = grads.get(id(t))
     if not parts:
         return None
     if len(parts) > 1:
-        from .ops.math_more import add_n_op
+        if all(isinstance(p, IndexedSlices) for p in parts):
+            parts[:] = [_concat_slices(parts)]
+        else:
+            from .ops.math_more import add_n_op
 
-        parts[:] = [add_n_op(parts)]
+            parts[:] = [add_n_op([densify(p) for p in parts])]
     return parts[0]
+
+
+def _concat_slices(parts):
+    from . import dtypes as _dt
+    from .ops.array import cast
+    from .ops.array_more import concat
+
+    idx = [p.indices for p in parts]
+    if len({i.dtype for i in idx}) > 1:
+        idx = [i if i.dtype == _dt.int64 else cast(i, _dt.int64) for i in idx]
+    return IndexedSlices(
+        concat([p.values for p in parts], 0), concat(idx, 0), parts[0].dense_shape
+    )
+
+
+def densify(grad):
+    """``grad`` as a dense Tensor: IndexedSlices are summed into zeros (unsorted_segment_sum)."""
+    if not isinstance(grad, IndexedSlices):
+        return grad
+    from .ops.indexing import unsorted_segment_sum
+
+    if grad.dense_shape is None:
+        raise ValueError(f"Cannot densify IndexedSlices {grad} without a dense_shape")
+    dense = unsorted_segment_sum(grad.values, grad.indices, grad.dense_shape[0])
+    dense.set_shape(grad.shape)
+    return dense
 
 
 def _call_grad(op: Operation, out_grads, g):
     fn = registry.get(op.type).grad
     if fn is None:
         raise LookupError(f"No gradient defined for operation '{op.name}' (op type: {op.type})")
+    if op.type not in _SLICES_PASS_THROUGH:
+        out_grads = [densify(gr) for gr in out_grads]
     if any(gr is None for gr in out_grads):
         from .ops.array_more import zeros_like
 

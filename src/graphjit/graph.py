@@ -102,6 +102,7 @@ class Graph:
     __slots__ = (
         "__weakref__",
         "_building_function",
+        "_cf",
         "_collections",
         "_control_stack",
         "_device_stack",
@@ -129,6 +130,7 @@ class Graph:
         self._unfetchable: set[int] = set()
         self._lock = threading.RLock()
         self._building_function = False
+        self._cf = None  # control-flow state (ops/control_flow.py), set on first cond/loop
         self.seed = None
 
     # ----------------------------------------------------------------- building
@@ -149,6 +151,8 @@ class Graph:
                     f"Tensor {t.name} must be from the same graph as the op being built "
                     f"({op_type})."
                 )
+        if self._cf is not None:  # branch/body ops: captures, exports (ops/control_flow.py)
+            inputs = self._cf.map_inputs(inputs, op_type)
         with self._lock:
             self._check_not_finalized()
             if name and name.endswith("/"):
@@ -179,6 +183,8 @@ class Graph:
             self._ops.append(op)
             for frame in self._control_stack:
                 frame.seen.add(id(op))
+            if self._cf is not None:
+                self._cf.record(op)
             return op
 
     def _control_inputs_for(self, inputs) -> list[Operation]:

@@ -39,6 +39,8 @@ def attr_to_proto(value):
     """Convert a Python attribute value to an ``AttrValue`` message."""
     from .graph_def import AttrValue, make_tensor_proto
 
+    if hasattr(value, "_as_attr_value"):  # control-flow branch/body: a function reference
+        return value._as_attr_value()
     if isinstance(value, _dt.DType):
         return AttrValue(type=value.as_datatype_enum)
     if isinstance(value, TensorShape):

@@ -51,6 +51,20 @@ class RunContext:
         self._rng: dict[str, tuple] = {}
         self._node_names: dict[int, str] | None = None
 
+    def child(self, program) -> RunContext:
+        """A context for a control-flow sub-program (cond branch, loop body) of this run.
+
+        It shares this run's staged writes, handles and random streams (so a branch sees
+        earlier writes and its own are committed with the run), but indexes variables by the
+        sub-program's ``var_names``.
+        """
+        sub = RunContext(self.session, program, self.deadline, None)
+        sub.staged = self.staged
+        sub._handles_new = self._handles_new
+        sub._handles_del = self._handles_del
+        sub._rng = self._rng
+        return sub
+
     # ------------------------------------------------------------ variables
     def is_initialized(self, var: int) -> bool:
         name = self.names[var]

@@ -5,9 +5,13 @@ Two kinds of code live here:
 * small ``@njit(cache=True)`` scalar helpers that generated segments call inside their loops
   (integer division that reports division by zero, NaN-propagating max/min, numpy's float
   modulo, broadcasting one dimension);
-* driver-link kernels for ``OPAQUE`` ops named by ``OpDef.kernel`` (``matmul``): one numpy call
-  into BLAS from the straight-line driver. Compiling ``np.dot`` into a segment costs ~1.8 s of
-  numba compile for the same BLAS call, so opaque ops stay links (see ``docs/jit.md``).
+* driver-link kernels for ``OPAQUE`` ops named by ``OpDef.kernel``: ``matmul`` (one numpy call
+  into BLAS from the straight-line driver; compiling ``np.dot`` into a segment costs ~1.8 s of
+  numba compile for the same BLAS call) and the row-wise softmax family (``softmax``,
+  ``log_softmax``, ``softmax_xent``, ``sparse_softmax_xent``: a Python wrapper allocating the
+  outputs with ``np.empty`` around one compiled row loop). Each wrapper returns fresh arrays
+  (never a view of an input) and falls back to the op's numpy kernel for dtypes it does not
+  compile; its results equal the numpy kernel's up to a few ulp (``tests/jit/test_kernels_nn.py``).
 
 Only generated modules and :mod:`graphjit.jit` import this module, so ``import graphjit``
 does not import numba. Errors inside kernels are raised as plain Python exceptions; the
@@ -17,9 +21,14 @@ executor then replays the run in the interpreter, which raises TF's error class 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
+
+from . import mathlib as _m
 
 _opts = {"cache": True, "error_model": "numpy", "nogil": True}
+# row kernels: the row sums may be reassociated (vectorized), as in fused float reductions
+_rows = dict(_opts, fastmath={"reassoc"})
 
 
 @njit(**_opts)
@@ -127,3 +136,198 @@ def matmul(a, b, *, transpose_a=False, transpose_b=False, **attrs):
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
         raise ValueError("Matrix size-incompatible")
     return np.matmul(a, b)
+
+
+# ------------------------------------------------------------------ row-wise softmax family
+# One row (the last axis) fits in L1 for the sizes that matter, so each row is read by a
+# max pass, an exp pass that stores ``e`` and accumulates its sum, and a normalisation pass;
+# all three are flat unit-stride loops LLVM vectorizes (the exp is mathlib's branch-free one).
+#
+# The max ignores NaN (``v > m``), which gives the numpy kernel's results everywhere: a NaN
+# in a row makes the sum NaN either way, so the float64 row is all NaN, the log-softmax row
+# is all NaN, and the float32 softmax row gets TF's oneDNN semantics (NaN where
+# ``exp(x - nanmax)`` is NaN, 0 elsewhere), which are computed from exactly this ``e``.
+
+
+def _exp(x):  # pragma: no cover - replaced by the overload inside compiled code
+    return np.exp(x)
+
+
+@overload(_exp, jit_options={"cache": True})
+def _exp_impl(x):
+    if x == types.float32:
+        return lambda x: _m.exp_f32(x)
+    return lambda x: _m.exp_f64(x)
+
+
+def _lit(x, v):  # pragma: no cover - replaced by the overload inside compiled code
+    return v
+
+
+@overload(_lit, jit_options={"cache": True})
+def _lit_impl(x, v):
+    """The Python number ``v`` as a scalar of the array ``x``'s dtype."""
+    if x.dtype == types.float32:
+        return lambda x, v: np.float32(v)
+    return lambda x, v: np.float64(v)
+
+
+@njit(**_opts)
+def _row_max(x, r, k):
+    """Max of row ``r`` ignoring NaN (-inf when all NaN); eight lanes so it vectorizes."""
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = _lit(x, -np.inf)
+    j = 0
+    while j + 8 <= k:
+        v = x[r, j]
+        m0 = v if v > m0 else m0
+        v = x[r, j + 1]
+        m1 = v if v > m1 else m1
+        v = x[r, j + 2]
+        m2 = v if v > m2 else m2
+        v = x[r, j + 3]
+        m3 = v if v > m3 else m3
+        v = x[r, j + 4]
+        m4 = v if v > m4 else m4
+        v = x[r, j + 5]
+        m5 = v if v > m5 else m5
+        v = x[r, j + 6]
+        m6 = v if v > m6 else m6
+        v = x[r, j + 7]
+        m7 = v if v > m7 else m7
+        j += 8
+    for i in range(j, k):
+        v = x[r, i]
+        m0 = v if v > m0 else m0
+    m0 = m1 if m1 > m0 else m0
+    m2 = m3 if m3 > m2 else m2
+    m4 = m5 if m5 > m4 else m4
+    m6 = m7 if m7 > m6 else m6
+    m0 = m2 if m2 > m0 else m0
+    m4 = m6 if m6 > m4 else m4
+    return m4 if m4 > m0 else m0
+
+
+@njit(**_rows)
+def _softmax_rows(x, out, log, f32):
+    """``out = softmax(x)`` (or log-softmax) row by row; ``x``, ``out`` are 2-D C arrays."""
+    n, k = x.shape
+    for r in range(n):
+        m = _row_max(x, r, k)
+        s = _lit(x, 0.0)
+        for j in range(k):
+            e = _exp(x[r, j] - m)
+            out[r, j] = e
+            s += e
+        if log:
+            ls = np.log(s)
+            for j in range(k):
+                out[r, j] = (x[r, j] - m) - ls
+        elif s != s and f32:
+            for j in range(k):
+                e = out[r, j]
+                out[r, j] = e if e != e else e - e
+        else:
+            for j in range(k):
+                out[r, j] = out[r, j] / s
+
+
+@njit(**_rows)
+def _xent_rows(x, labels, loss, back):
+    """Dense softmax cross-entropy: ``loss[r] = -sum(labels * logp)``, ``back = p - labels``."""
+    n, k = x.shape
+    for r in range(n):
+        m = _row_max(x, r, k)
+        s = _lit(x, 0.0)
+        for j in range(k):
+            s += _exp(x[r, j] - m)
+        ls = np.log(s)
+        acc = _lit(x, 0.0)
+        for j in range(k):
+            logp = (x[r, j] - m) - ls
+            acc += labels[r, j] * logp
+            back[r, j] = _exp(logp) - labels[r, j]
+        loss[r] = -acc
+
+
+@njit(**_rows)
+def _sparse_xent_rows(x, labels, loss, back):
+    """Sparse softmax cross-entropy; raises on a label outside ``[0, k)``."""
+    n, k = x.shape
+    for r in range(n):
+        lab = labels[r]
+        if lab < 0 or lab >= k:
+            raise ValueError("label out of range")
+    for r in range(n):
+        m = _row_max(x, r, k)
+        s = _lit(x, 0.0)
+        for j in range(k):
+            s += _exp(x[r, j] - m)
+        ls = np.log(s)
+        lab = labels[r]
+        for j in range(k):
+            back[r, j] = _exp((x[r, j] - m) - ls)
+        loss[r] = -((x[r, lab] - m) - ls)
+        back[r, lab] -= 1
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _numpy_kernel(op_type):
+    from .ops import registry
+
+    return registry.get(op_type).numpy
+
+
+def softmax(x, **attrs):
+    """``Softmax`` over the last axis (rank >= 1); other dtypes use the numpy kernel."""
+    if x.dtype not in _FLOATS or x.ndim == 0 or x.size == 0:
+        return _numpy_kernel("Softmax")(x, **attrs)
+    x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+    out = np.empty(x2.shape, x.dtype)
+    _softmax_rows(x2, out, False, x.dtype == np.float32)
+    return out.reshape(x.shape)
+
+
+def log_softmax(x, **attrs):
+    """``LogSoftmax`` over the last axis (rank >= 1); other dtypes use the numpy kernel."""
+    if x.dtype not in _FLOATS or x.ndim == 0 or x.size == 0:
+        return _numpy_kernel("LogSoftmax")(x, **attrs)
+    x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+    out = np.empty(x2.shape, x.dtype)
+    _softmax_rows(x2, out, True, x.dtype == np.float32)
+    return out.reshape(x.shape)
+
+
+def softmax_xent(logits, labels, **attrs):
+    """``SoftmaxCrossEntropyWithLogits``: ``(loss[n], backprop[n, k])`` of 2-D inputs."""
+    if (
+        logits.dtype not in _FLOATS
+        or labels.dtype != logits.dtype
+        or logits.ndim != 2
+        or logits.shape != labels.shape
+        or logits.size == 0
+    ):
+        return _numpy_kernel("SoftmaxCrossEntropyWithLogits")(logits, labels, **attrs)
+    x = np.ascontiguousarray(logits)
+    loss = np.empty(x.shape[0], x.dtype)
+    back = np.empty(x.shape, x.dtype)
+    _xent_rows(x, np.ascontiguousarray(labels), loss, back)
+    return loss, back
+
+
+def sparse_softmax_xent(logits, labels, **attrs):
+    """``SparseSoftmaxCrossEntropyWithLogits``: ``(loss[n], backprop[n, k])``."""
+    if (
+        logits.dtype not in _FLOATS
+        or logits.ndim != 2
+        or labels.ndim != 1
+        or labels.shape[0] != logits.shape[0]
+        or logits.size == 0
+    ):
+        return _numpy_kernel("SparseSoftmaxCrossEntropyWithLogits")(logits, labels, **attrs)
+    x = np.ascontiguousarray(logits)
+    loss = np.empty(x.shape[0], x.dtype)
+    back = np.empty(x.shape, x.dtype)
+    _sparse_xent_rows(x, np.ascontiguousarray(labels), loss, back)
+    return loss, back

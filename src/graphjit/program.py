@@ -93,15 +93,22 @@ class Program:
         return "\n".join(lines)
 
 
-def prune(fetches, feeds, targets=()) -> Program:
+def prune(fetches, feeds, targets=(), within=None) -> Program:
     """Build the Program computing ``fetches`` (tensors) and running ``targets`` (ops).
 
     ``feeds`` are the tensors whose values are supplied; their producers are not run.
     Raises ``InvalidArgumentError`` (with ``op`` set) for a needed placeholder that is not fed.
+
+    ``within`` (a set of op ids) builds the sub-program of a control-flow op (a cond branch,
+    a loop body): only those ops are nodes, outer tensors must be fed (they are the op's
+    captured inputs) and control edges to outer ops are dropped (the control-flow op itself
+    carries them). Without it, ops owned by a control-flow op are not part of the main
+    program: reaching one is a ``ValueError``.
     """
     fetches = list(fetches)
     feeds = list(feeds)
     fed = {id(t) for t in feeds}
+    owned = _owner_map(fetches, feeds, targets) if within is None else None
     needed_ops: dict[int, Operation] = {}
     var_ops: dict[int, Operation] = {}
     stack: list = [t for t in fetches if id(t) not in fed] + list(targets)
@@ -121,6 +128,12 @@ def prune(fetches, feeds, targets=()) -> Program:
         if op.type in VARIABLE_OPS:
             var_ops[id(op)] = op
             continue
+        if within is not None and id(op) not in within:
+            if isinstance(item, Tensor):
+                raise AssertionError(f"{item.name} is not captured")  # control_flow invariant
+            continue  # a control edge to an outer op: the control-flow op carries it
+        if owned and id(op) in owned:
+            _raise_owned(item, owned[id(op)])
         needed_ops[id(op)] = op
         opdef = registry.get(op.type)
         if op.type == "Placeholder":
@@ -189,6 +202,23 @@ def prune(fetches, feeds, targets=()) -> Program:
     )
 
 
+def _owner_map(fetches, feeds, targets):
+    """``id(op) -> control-flow op`` for the graph's branch/body ops (``None`` without any)."""
+    for item in (*fetches, *feeds, *targets):
+        cf = item.graph._cf
+        return cf.owner if cf is not None and cf.owner else None
+    return None
+
+
+def _raise_owned(item, cf_op):
+    what = item.name
+    raise ValueError(
+        f"'{what}' is computed inside the branch or body of the control-flow op "
+        f"'{cf_op.name}' ({cf_op.type}) and cannot be fetched or used from outside it; "
+        "return it from the branch or body function instead."
+    )
+
+
 def _raise_unfed(op: Operation):
     t = op.outputs[0]
     shape = t.shape
@@ -215,7 +245,10 @@ def _structural_key(nodes, num_slots, feed_slots, fetch_slots, ref_slots, var_sp
 
 
 def _hash_value(h, v):
-    if isinstance(v, np.ndarray):
+    key = getattr(v, "structural_key", None)  # control-flow sub-programs hash by structure
+    if key is not None:
+        h.update(f"sub:{key}".encode())
+    elif isinstance(v, np.ndarray):
         h.update(f"nd{v.dtype}{v.shape}".encode())
         if v.dtype == object:
             h.update(repr(v.tolist()).encode())

@@ -8,7 +8,6 @@ public behaviour follows ``docs/session.md`` (TF 2.21's ``tf.compat.v1`` behavio
 from __future__ import annotations
 
 import itertools
-import logging
 import random
 import threading
 import time
@@ -18,6 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import dtypes as _dt
+from . import run_memo as _run_memo
 from .errors import CancelledError, DeadlineExceededError, NotFoundError, OpError
 from .fetch import FetchMapper
 from .graph import (
@@ -46,7 +46,6 @@ from .session_support import (
 )
 from .sparse import SparseTensor
 
-_log = logging.getLogger("graphjit")
 _session_ids = itertools.count(1)
 
 
@@ -97,6 +96,7 @@ class BaseSession:
         self._handle_ids = itertools.count()
         self._id = next(_session_ids)
         self._programs: dict = {}
+        self._run_memo: dict = {}  # run_memo.key(...) -> RunMemo
         self._partial = {}
         self._incarnation = random.getrandbits(63)
         self._default_session_context = None
@@ -143,6 +143,7 @@ class BaseSession:
             self._handles = {}
             self._partial = {}
             self._programs = {}
+            self._run_memo = {}
 
     def __del__(self):
         try:
@@ -194,9 +195,22 @@ class BaseSession:
         """
         self._check_open()
         self._check_graph_not_empty()
+        memo_key = None
+        if options is None and run_metadata is None:
+            # a repeated (fetch structure, feed keys) skips fetch mapping and feed conversion
+            keep: list = []
+            memo_key = _run_memo.key(fetches, feed_dict, keep)
+            if memo_key is not None:
+                entry = self._run_memo.get(memo_key)
+                if entry is not None:
+                    out = entry.run(self, feed_dict)
+                    if out is not _run_memo.MISS:
+                        return out
         mapper = FetchMapper(self._graph, fetches)
         feeds = self._convert_feed_dict(feed_dict)
         values = self._run_elements(mapper.elements, feeds, options, run_metadata)
+        if memo_key is not None:
+            _run_memo.remember(self, memo_key, keep, mapper, feeds)
         return mapper.build(values)
 
     def _convert_feed_dict(self, feed_dict):
@@ -547,7 +561,9 @@ class InteractiveSession(BaseSession):
         super().__init__(target, graph, config)
         with _interactive_lock:
             if any(not s._closed for s in _active_interactive):
-                _log.error(
+                import logging  # only here: importing it costs ~3 ms at start-up
+
+                logging.getLogger("graphjit").error(
                     "An interactive session is already active. This can cause out-of-memory "
                     "errors or some other unexpected errors (due to the unpredictable timing "
                     "of garbage collection) in some cases. You must explicitly call "

@@ -95,7 +95,7 @@ def convert_value(tensor: Tensor, value):
         if (
             isinstance(value, int)
             and not isinstance(value, bool)
-            and (back is None or int(back) != value)
+            and (back is None or not _same_int(back, value))
         ):
             raise TypeError(
                 f"Type of feed value {value} with type {type(value)} is not compatible with "
@@ -111,6 +111,14 @@ def convert_value(tensor: Tensor, value):
     if not tensor.graph.is_feedable(tensor):
         raise ValueError(f"Tensor {tensor.name} may not be fed.")
     return run, back
+
+
+def _same_int(back, value) -> bool:
+    """Whether the converted feed still equals the Python int (inf/nan never do)."""
+    try:
+        return int(back) == value
+    except (OverflowError, ValueError):
+        return False
 
 
 def convert_feeds(session, feed_dict) -> dict:

@@ -119,6 +119,32 @@ class IndexedSlices:
     def name(self):
         return self._values.name
 
+    @property
+    def op(self):
+        """The op producing ``values`` (as in TF)."""
+        return self._values.op
+
+    @property
+    def shape(self) -> TensorShape:
+        """The static dense shape: ``dense_shape``'s constant value where known (as in TF)."""
+        if self._dense_shape is None:
+            return TensorShape(None)
+        ds = self._dense_shape
+        if isinstance(ds, Tensor):
+            from .graph import constant_value
+
+            known = constant_value(ds)
+            if known is not None:
+                return TensorShape([int(d) for d in known])
+            src = ds.op
+            while src.type in ("Cast", "Identity") and src.inputs:
+                src = src.inputs[0].op
+            if src.type == "Shape":
+                return src.inputs[0].shape
+            n = ds.shape.as_list()[0] if ds.shape.ndims == 1 else None
+            return TensorShape(None if n is None else [None] * n)
+        return TensorShape(list(ds))
+
     def __repr__(self):
         return f"IndexedSlices(indices={self._indices}, values={self._values})"
 

@@ -313,6 +313,9 @@ def test_loop_is_vectorized(name: str, dt: str) -> None:
     assert re.search(rf"\b\w*(mul|fmadd\w*){sfx}\s[^\n]*%[xyz]mm", asm), "no packed math"
     libm = r"\$(exp|expm1|log|log1p|tanh|erf)f?\b"
     assert not re.search(libm, asm), "scalar libm call in the loop"
+    # mathlib functions are compiled separately and must be inlined by LLVM (no call left)
+    # (numba calls another jitted function through its address: ``movabsq $_ZN8graphjit7mathlib..``)
+    assert not re.search(r"\$_ZN\d*graphjit7mathlib", asm), "mathlib call left in the loop"
 
 
 def test_funcs_table() -> None:
@@ -327,3 +330,50 @@ def test_funcs_table() -> None:
 def test_import_graphjit_does_not_import_mathlib() -> None:
     code = "import sys, graphjit; assert 'graphjit.mathlib' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _w2_chain(tf, x):
+    """The bench's W2 12-op exp/tanh chain (one input, five scalar constants)."""
+    t = tf.tanh(x * 0.5 + 0.25) * tf.exp(x * x * -0.5) + x * 1.5 - 0.125
+    return t * t + x
+
+
+def _two_input_chain(tf, a, b):
+    """exp/tanh over two inputs: the segment checks a real broadcast of ``a`` and ``b``."""
+    return tf.tanh(tf.exp(a * b) + a) * b
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86 asm check")
+@pytest.mark.parametrize("inputs", [1, 2], ids=["w2-chain", "two-inputs"])
+def test_fused_segment_inlines_mathlib(inputs: int) -> None:
+    # A generated segment's shape preamble once called a jitted broadcast helper a dozen
+    # times; on LLVM 20 (numba 0.65) the inliner then left the exp/tanh calls in the loop
+    # (a scalar call loop, 13x slower).  The segment must contain no mathlib call at all.
+    import graphjit
+    import graphjit.compat.v1 as tf
+
+    with tf.Graph().as_default() as g:
+        xs = [tf.placeholder(tf.float32, [None], name=f"x{k}") for k in range(inputs)]
+        y = _w2_chain(tf, *xs) if inputs == 1 else _two_input_chain(tf, *xs)
+    rng = np.random.default_rng(0)
+    vals = [rng.standard_normal(37).astype(np.float32) for _ in xs]
+    with tf.Session(graph=g) as sess:
+        got = sess.make_callable(y, xs)(*vals)
+        info = graphjit.inspect_chain(sess, y, xs)
+        want = sess.run(y, dict(zip(xs, vals, strict=True)), options=tf.RunOptions())
+        if inputs == 2:  # the broadcasting (strided) loop of the same segment
+            np.testing.assert_allclose(
+                sess.make_callable(y, xs)(vals[0], vals[1][:1]),
+                np.tanh(np.exp(vals[0] * vals[1][0]) + vals[0]) * vals[1][0],
+                rtol=1e-5,
+                atol=1e-6,
+            )
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert not info["links"]
+    mod = sys.modules["graphjit_gen_" + info["source"].rsplit("gj_", 1)[1].removesuffix(".py")]
+    seg = mod.seg0
+    if seg.stats.cache_hits:
+        pytest.skip("segment loaded from numba's disk cache: asm inspection unavailable")
+    asm = seg.inspect_asm(seg.signatures[0])
+    assert re.search(r"\bv\w*(mul|fmadd\w*)ps\s[^\n]*%[yz]mm", asm), "no packed float32 math"
+    assert not re.search(r"\$_ZN\d*graphjit7mathlib", asm), "mathlib call left in the segment"

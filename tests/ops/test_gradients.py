@@ -186,15 +186,16 @@ def _is_differentiable(opdef):
 # Differentiable ops whose gradient is exercised elsewhere or not meaningful to probe here.
 EXEMPT = {
     "Sign": "gradient is zeros",
-    "Floor": "gradient is zeros",
-    "Ceil": "gradient is zeros",
-    "Round": "gradient is zeros",
-    "Rint": "gradient is zeros",
+    "If": "finite differences in test_control_flow.py",
+    "StatelessIf": "finite differences in test_control_flow.py",
+    "IdentityN": "pass-through; checked in test_control_flow.py",
 }
 
 
 def test_every_differentiable_op_has_a_gradient_case():
-    covered = {c[0] for c in CASES}
+    from test_library_more import GRADS
+
+    covered = {c[0] for c in CASES} | {c[0].split("_")[0] for c in GRADS}
     missing = [
         t
         for t, d in sorted(registry.all_ops().items())
@@ -277,10 +278,54 @@ def test_dynamic_mean_gradient(graph, sess):
     np.testing.assert_allclose(sess.run(gx, {x: np.ones((4, 2))}), np.full((4, 2), 0.25))
 
 
-def test_integer_ys_raise_type_error(graph):
+def test_integer_ys_give_none_as_in_tf(graph):
     x = tf.constant([1, 2])
-    with pytest.raises(TypeError, match="int32"):
-        gradients(x * 2, [x])
+    assert gradients(x * 2, [x]) == [None]
+
+
+def test_integer_path_gives_none_as_in_tf(graph):
+    x = tf.constant([1.5, 2.5])
+    y = tf.cast(tf.cast(x, tf.int32), tf.float32)  # the int tensor in between carries no grad
+    assert gradients(tf.reduce_sum(y), [x]) == [None]
+
+
+def test_rounding_ops_are_not_differentiable(graph):
+    x = tf.constant([1.5, 2.5])
+    for f in (tf.floor, tf.ceil, tf.round, tf.rint):
+        assert gradients(tf.reduce_sum(f(x)), [x]) == [None]
+
+
+def test_gather_gradient_is_indexed_slices(graph, sess):
+    from graphjit.sparse import IndexedSlices, IndexedSlicesValue
+
+    p = tf.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    (gp,) = gradients(tf.reduce_sum(tf.gather(p, [2, 0, 2]) * 2.0), [p])
+    assert isinstance(gp, IndexedSlices) and gp.shape.as_list() == [3, 2]
+    v = sess.run(gp)
+    assert isinstance(v, IndexedSlicesValue)
+    np.testing.assert_array_equal(v.indices, [2, 0, 2])
+    np.testing.assert_array_equal(v.dense_shape, [3, 2])
+    np.testing.assert_array_equal(v.values, np.full((3, 2), 2.0))
+
+
+def test_indexed_slices_are_concatenated_or_densified(graph, sess):
+    from graphjit.sparse import IndexedSlices
+
+    p = tf.constant([[1.0, 2.0], [3.0, 4.0]])
+    two = tf.reduce_sum(tf.gather(p, [1])) + tf.reduce_sum(tf.gather(p, [0, 1]))
+    (g2,) = gradients(two, [p])
+    assert isinstance(g2, IndexedSlices)
+    assert sorted(sess.run(g2).indices.tolist()) == [0, 1, 1]
+    mixed = tf.reduce_sum(tf.gather(p, [1])) + tf.reduce_sum(p * 3.0)
+    (gm,) = gradients(mixed, [p])
+    assert not isinstance(gm, IndexedSlices)
+    np.testing.assert_array_equal(sess.run(gm), [[3.0, 3.0], [4.0, 4.0]])
+
+
+def test_reduce_prod_gradient_is_exact_at_zeros(graph, sess):
+    x = tf.constant([[1.0, 0.0, 3.0], [2.0, 0.0, 0.0]])
+    (gx,) = gradients(tf.reduce_sum(tf.reduce_prod(x, axis=1)), [x])
+    np.testing.assert_array_equal(sess.run(gx), [[0.0, 3.0, 0.0], [0.0, 0.0, 0.0]])
 
 
 def test_op_without_gradient_raises_lookup_error(graph):

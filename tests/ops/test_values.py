@@ -45,7 +45,11 @@ UNARY = {
         lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(x)),
         None,
     ),
-    "leaky_relu": (tf.nn.leaky_relu, lambda x: np.where(x > 0, x, 0.2 * x), None),
+    "leaky_relu": (
+        tf.nn.leaky_relu,
+        lambda x: np.where(x > 0, x, float(np.float32(0.2)) * x),
+        None,
+    ),
 }
 
 

@@ -10,14 +10,6 @@ import types as _types
 
 from .. import dtypes as _dt
 from .. import errors as _errors
-from ..config_pb import (
-    ConfigProto,
-    GPUOptions,
-    GraphOptions,
-    OptimizerOptions,
-    RunMetadata,
-    RunOptions,
-)
 from ..dtypes import (
     DType,
     as_dtype,
@@ -57,8 +49,6 @@ from ..graph import (
     name_scope,
     reset_default_graph,
 )
-from ..graph_def import GraphDef, NodeDef
-from ..graph_io import import_graph_def
 from ..ops.array import (
     boolean_mask,
     cast,
@@ -78,6 +68,7 @@ from ..ops.array import (
 )
 from ..ops.control import group, no_op
 from ..ops.control import tuple as tuple
+from ..ops.control_flow import case, cond, identity_n, while_loop
 from ..ops.math import (
     abs,
     add,
@@ -245,10 +236,8 @@ dtypes = _types.SimpleNamespace(
     string=string,
     resource=resource,
 )
-graph_util = _types.SimpleNamespace(import_graph_def=import_graph_def)
 
 # ---- op library (ops/array_more, indexing, math_more, nn, nn_conv, random) and gradients
-from ..gradients import gradients  # noqa: E402
 from ..ops import array_more as _am  # noqa: E402
 from ..ops import indexing as _ix  # noqa: E402
 from ..ops import math_more as _mm  # noqa: E402
@@ -304,53 +293,140 @@ nn = _types.SimpleNamespace(
     conv2d_backprop_filter=_cv.conv2d_backprop_filter,
     max_pool=_cv.max_pool,
     avg_pool=_cv.avg_pool,
-    embedding_lookup=lambda params, ids, name=None, **kw: gather(params, ids, name=name),
+    embedding_lookup=_nn.embedding_lookup,
 )
 
-# ---- training: tf.train, tf.summary, tf.app/flags/logging, get_variable, initializers
-from .. import init_ops as _init  # noqa: E402
-from .. import train as _train_pkg  # noqa: E402
-from .. import variable_scope as _vs  # noqa: E402
-from ..train import app as _app_mod  # noqa: E402
-from ..train import logging as _logging_mod  # noqa: E402
-from ..train import summary as _summary_mod  # noqa: E402
-from ..train import summary_pb as _summary_pb  # noqa: E402
+# ---- op library, round 2: linalg, sorting/segments, losses, state, debugging, py_func
+from ..ops import array_split as _asp  # noqa: E402
+from ..ops import debug as _dbg  # noqa: E402
+from ..ops import linalg as _la  # noqa: E402
+from ..ops import losses as _losses_mod  # noqa: E402
+from ..ops import sorting as _so  # noqa: E402
+from ..ops import state_ops as _st  # noqa: E402
 
-train = _types.SimpleNamespace(**{_n: getattr(_train_pkg, _n) for _n in _train_pkg.__all__})
-summary = _types.SimpleNamespace(
-    **{_n: getattr(_summary_mod, _n) for _n in _summary_mod.__all__},
-    **{_n: getattr(_summary_pb, _n) for _n in _summary_pb.__all__},
-)
-app = _types.SimpleNamespace(run=_app_mod.run, flags=_app_mod.flags)
-flags = _app_mod.flags
-logging = _logging_mod
-Summary = _summary_pb.Summary
-Event = _summary_pb.Event
-HistogramProto = _summary_pb.HistogramProto
-SummaryMetadata = _summary_pb.SummaryMetadata
-SessionLog = _summary_pb.SessionLog
-for _n in (
-    "AUTO_REUSE VariableScope get_variable get_local_variable get_variable_scope "
-    "variable_scope no_regularizer"
-).split():
-    globals()[_n] = getattr(_vs, _n)
-for _n in (
-    "zeros_initializer ones_initializer constant_initializer random_normal_initializer "
-    "random_uniform_initializer truncated_normal_initializer variance_scaling_initializer "
-    "glorot_uniform_initializer glorot_normal_initializer"
-).split():
-    globals()[_n] = getattr(_init, _n)
-initializers = _types.SimpleNamespace(
-    zeros=_init.zeros_initializer,
-    ones=_init.ones_initializer,
-    constant=_init.constant_initializer,
-    random_normal=_init.random_normal_initializer,
-    random_uniform=_init.random_uniform_initializer,
-    truncated_normal=_init.truncated_normal_initializer,
-    variance_scaling=_init.variance_scaling_initializer,
-    glorot_uniform=_init.glorot_uniform_initializer,
-    glorot_normal=_init.glorot_normal_initializer,
-    global_variables=global_variables_initializer,
-    local_variables=local_variables_initializer,
-    variables=variables_initializer,
-)
+for _mod, _names in (
+    (_la, "tensordot einsum norm trace eye diag diag_part matmul"),
+    (_so, "sort argsort unique segment_sum unsorted_segment_max unsorted_segment_mean "
+          "sequence_mask meshgrid linspace shape_n"),
+    (_st, "scatter_update scatter_add scatter_sub scatter_mul scatter_div scatter_max "
+          "scatter_min count_up_to"),
+    (_dbg, "Print Assert check_numerics py_func numpy_function assert_equal assert_none_equal "
+           "assert_less assert_less_equal assert_greater assert_greater_equal assert_positive "
+           "assert_negative assert_non_negative assert_non_positive"),
+):  # fmt: skip
+    for _n in _names.split():
+        globals()[_n] = getattr(_mod, _n)
+for _n in "tensordot trace segment_sum unsorted_segment_max unsorted_segment_mean".split():
+    setattr(math, _n, globals()[_n])
+math.top_k = nn.top_k = _so.top_k
+math.in_top_k = nn.in_top_k = in_top_k = _so.in_top_k
+print = _dbg.print_v2  # tf.print (shadows the builtin in this module only)
+lin_space = _so.linspace
+matrix_diag, matrix_diag_part = _la.matrix_diag, _la.matrix_diag_part
+for _n in "moments batch_normalization l2_normalize embedding_lookup".split():
+    setattr(nn, _n, getattr(_nn, _n))
+nn.conv2d_transpose = _cv.conv2d_transpose
+l2_normalize = _nn.l2_normalize
+linalg = _types.SimpleNamespace(
+    matmul=_la.matmul, tensordot=_la.tensordot, einsum=_la.einsum, norm=_la.norm,
+    trace=_la.trace, eye=_la.eye,
+    diag=_la.matrix_diag, diag_part=_la.matrix_diag_part, l2_normalize=_nn.l2_normalize,
+)  # fmt: skip
+losses = _types.SimpleNamespace(**{_n: getattr(_losses_mod, _n) for _n in _losses_mod.__all__})
+debugging = _types.SimpleNamespace(
+    **{_n: getattr(_dbg, _n) for _n in "Assert check_numerics assert_equal assert_none_equal "
+       "assert_less assert_less_equal assert_greater assert_greater_equal assert_positive "
+       "assert_negative assert_non_negative assert_non_positive".split()},
+)  # fmt: skip
+debugging.assert_all_finite = _dbg.check_numerics
+
+# ---- imported on first use (PEP 562 module __getattr__), so `import graphjit.compat.v1`
+# does not pay for protobuf messages, GraphDef I/O, gradients or training (~40 ms):
+# tf.ConfigProto/RunOptions/GraphDef, tf.gradients, tf.train, tf.summary, tf.app/flags/logging,
+# get_variable & variable scopes, initializers.
+_LAZY_ATTRS = {
+    **dict.fromkeys(
+        "ConfigProto GPUOptions GraphOptions OptimizerOptions RunMetadata RunOptions".split(),
+        "config_pb",
+    ),
+    "GraphDef": "graph_def",
+    "NodeDef": "graph_def",
+    "import_graph_def": "graph_io",
+    "gradients": "gradients",
+    **dict.fromkeys(
+        "AUTO_REUSE VariableScope get_variable get_local_variable get_variable_scope "
+        "variable_scope no_regularizer".split(),
+        "variable_scope",
+    ),
+    **dict.fromkeys(
+        "zeros_initializer ones_initializer constant_initializer random_normal_initializer "
+        "random_uniform_initializer truncated_normal_initializer "
+        "variance_scaling_initializer glorot_uniform_initializer "
+        "glorot_normal_initializer".split(),
+        "init_ops",
+    ),
+    **dict.fromkeys(
+        "Summary Event HistogramProto SummaryMetadata SessionLog".split(), "train.summary_pb"
+    ),
+}
+
+
+def _lazy_namespace(name):
+    import importlib
+
+    def mod(m):
+        return importlib.import_module(f"graphjit.{m}")
+
+    if name == "graph_util":
+        return _types.SimpleNamespace(import_graph_def=mod("graph_io").import_graph_def)
+    if name == "train":
+        pkg = mod("train")
+        return _types.SimpleNamespace(**{n: getattr(pkg, n) for n in pkg.__all__})
+    if name == "summary":
+        sm, pb = mod("train.summary"), mod("train.summary_pb")
+        return _types.SimpleNamespace(
+            **{n: getattr(sm, n) for n in sm.__all__}, **{n: getattr(pb, n) for n in pb.__all__}
+        )
+    if name == "app":
+        am = mod("train.app")
+        return _types.SimpleNamespace(run=am.run, flags=am.flags)
+    if name == "flags":
+        return mod("train.app").flags
+    if name == "logging":
+        return mod("train.logging")
+    if name == "initializers":
+        init = mod("init_ops")
+        return _types.SimpleNamespace(
+            zeros=init.zeros_initializer,
+            ones=init.ones_initializer,
+            constant=init.constant_initializer,
+            random_normal=init.random_normal_initializer,
+            random_uniform=init.random_uniform_initializer,
+            truncated_normal=init.truncated_normal_initializer,
+            variance_scaling=init.variance_scaling_initializer,
+            glorot_uniform=init.glorot_uniform_initializer,
+            glorot_normal=init.glorot_normal_initializer,
+            global_variables=global_variables_initializer,
+            local_variables=local_variables_initializer,
+            variables=variables_initializer,
+        )
+    if name in _LAZY_ATTRS:
+        return getattr(mod(_LAZY_ATTRS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_LAZY_NAMES = frozenset(_LAZY_ATTRS) | {
+    "graph_util", "train", "summary", "app", "flags", "logging", "initializers"
+}  # fmt: skip
+
+
+def __getattr__(name):
+    if name not in _LAZY_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = _lazy_namespace(name)
+    globals()[name] = value  # later lookups are plain module attributes
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | _LAZY_NAMES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, UnimplementedError
 from ..graph import OVERLOADS, Tensor, constant_tensor, convert_to_tensor
 from ..shapes import TensorShape, as_shape
 from .common import check_dtype, constant_value, make1, same_as
@@ -125,7 +125,8 @@ def stop_gradient(input, name=None) -> Tensor:
 def _reshape_target(x_shape: TensorShape, target):
     target = [int(d) for d in np.asarray(target).reshape(-1)]
     if sum(d == -1 for d in target) > 1:
-        raise ValueError("Reshape can only infer one dimension (more than one -1 given).")
+        # Not a build-time error in TF: the kernel rejects it when it runs.
+        return TensorShape([None if d == -1 else d for d in target])
     known = int(np.prod([d for d in target if d != -1])) if target else 1
     n = x_shape.num_elements()
     if -1 in target:
@@ -157,6 +158,11 @@ def _reshape_infer(inputs, attrs):
 
 def _reshape_kernel(x, shape, **attrs):
     shape = [int(d) for d in shape.reshape(-1)]
+    unknown = [i for i, d in enumerate(shape) if d == -1]
+    if len(unknown) > 1:
+        raise InvalidArgumentError(
+            None, None, f"Only one input size may be -1, not both {unknown[0]} and {unknown[1]}"
+        )
     try:
         return x.reshape(shape)
     except ValueError:
@@ -234,7 +240,8 @@ def _cast_infer(inputs, attrs):
 def _cast_kernel(x, *, DstT, SrcT=None, Truncate=False):
     dst = _dt.as_dtype(DstT)
     if dst is _dt.string or x.dtype == object:
-        raise InvalidArgumentError(None, None, "Cast between string and numbers is not supported")
+        src = "string" if x.dtype == object else _dt.as_dtype(x.dtype).name
+        raise UnimplementedError(None, None, f"Cast {src} to {dst.name} is not supported")
     with np.errstate(invalid="ignore", over="ignore"):
         return x.astype(dst.np)
 
@@ -334,7 +341,7 @@ def _strided_slice_kernel(x, begin, end, strides, **attrs):
         out = x[idx]
     except IndexError as err:
         raise InvalidArgumentError(None, None, f"slice index out of bounds: {err}") from None
-    return np.ascontiguousarray(out)
+    return np.asarray(out, order="C")
 
 
 _SS_DEFAULTS = {
@@ -436,9 +443,9 @@ def size(input, name=None, out_type=_dt.int32) -> Tensor:
     n = input.shape.num_elements()
     if n is not None:
         return constant(n, dtype=out_type, name=name or "Size")
-    from .math import reduce_prod
+    from .sorting import size_op
 
-    return reduce_prod(shape(input, out_type=out_type), name=name or "Size")
+    return size_op(input, name=name, out_type=out_type)
 
 
 def rank(input, name=None) -> Tensor:
@@ -537,11 +544,17 @@ def _where_infer(inputs, attrs):
     return [(_dt.int64, TensorShape([None, rank]))]
 
 
+def _where_kernel(x, T=None):
+    if x.ndim == 0:  # TF's Where kernel has no 0-d case (checked when it runs)
+        raise InvalidArgumentError(None, None, "WhereOp : Unhandled input dimensions: 0")
+    return np.argwhere(x).astype(np.int64)
+
+
 defop(
     "Where",
     INJECTIVE,
     _where_infer,
-    lambda x, T=None: np.argwhere(x).astype(np.int64),
+    _where_kernel,
     fallback="output size depends on the data",
 )
 
@@ -599,10 +612,48 @@ def gather(params, indices, validate_indices=None, name=None, axis=None, batch_d
 
 
 def boolean_mask(tensor, mask, name="boolean_mask", axis=None):
-    """Keep the entries of ``tensor`` where ``mask`` is True (1-D mask over the first axis)."""
+    """Keep the entries of ``tensor`` where ``mask`` is True (``tf.boolean_mask``).
+
+    ``mask`` (rank k >= 1) covers dimensions ``axis .. axis + k - 1`` of ``tensor``; those are
+    flattened into one, as in TF, and the selected entries gathered along it.
+
+    >>> import graphjit.compat.v1 as tf
+    >>> x = tf.constant([[1, 2], [3, 4]])
+    >>> tf.Session().run(tf.boolean_mask(x, [[True, False], [False, True]])).tolist()
+    [1, 4]
+    """
+    from .array_more import concat
+    from .math import reduce_prod
+
     tensor = convert_to_tensor(tensor)
     mask = convert_to_tensor(mask)
     g = tensor.graph
     with g.name_scope(name):
+        k = mask.shape.ndims
+        if k == 0:
+            raise ValueError("mask cannot be scalar.")
+        if k is None:
+            raise ValueError(
+                "Number of mask dimensions must be specified, even if some dimensions are None."
+                "  E.g. shape=[None] is ok, but shape=None is not."
+            )
+        axis = 0 if axis is None else int(axis)
+        static = tensor.shape
+        if static.ndims is not None:
+            axis %= max(static.ndims, 1)
+            covered = TensorShape(static.as_list()[axis : axis + k])
+            if not covered.is_compatible_with(mask.shape):
+                raise ValueError(f"Shapes {covered} and {mask.shape} are incompatible")
+        # Always reshaped, as in TF (so the gradient comes back dense through Reshape).
+        dims = shape(tensor)
+        lead = reduce_prod(dims[axis : axis + k], [0])
+        target = concat([dims[:axis], reshape(lead, [1]), dims[axis + k :]], 0)
+        tensor = reshape(tensor, target)
+        if static.ndims is not None:
+            d = static.as_list()
+            part = d[axis : axis + k]
+            n = None if None in part else int(np.prod(part))
+            tensor.set_shape([*d[:axis], n, *d[axis + k :]])
+        mask = reshape(mask, [-1])
         idx = squeeze(make1("Where", [mask], {"T": mask.dtype}), axis=[1])
-        return gather(tensor, idx)
+        return gather(tensor, idx, axis=axis)

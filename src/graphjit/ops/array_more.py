@@ -15,7 +15,7 @@ from .. import dtypes as _dt
 from ..errors import InvalidArgumentError
 from ..graph import Tensor, constant_value, convert_to_tensor
 from ..shapes import TensorShape
-from .common import check_dtype, make1, make_op, same_as
+from .common import check_dtype, make1, same_as
 from .registry import ELEMWISE, INJECTIVE, SOURCE, defop
 
 INDEX = frozenset({_dt.int32, _dt.int64})
@@ -63,17 +63,21 @@ def _transpose_infer(inputs, attrs):
                 f"Dimension must be {len(d)} but is {len(p)} for 'Transpose' with input "
                 f"shapes: {x.shape.tf_str()}, [{len(p)}]."
             )
-        if sorted(a % max(len(d), 1) for a in p) != list(builtins.range(len(d))):
-            raise ValueError(f"Transpose: {p} is not a valid permutation of {len(d)} axes")
-        return [(x.dtype, TensorShape([d[a] for a in p]))]
+        for a in p:
+            if not -len(d) <= a < len(d):
+                raise ValueError(
+                    f"perm dim {a} is out of range of input rank {len(d)} for 'Transpose'"
+                )
+        # A repeated axis is not a build-time error in TF: the kernel rejects it when it runs.
+        return [(x.dtype, TensorShape([d[a % len(d)] for a in p]))]
     return [(x.dtype, TensorShape([None] * len(p)))]
 
 
 def _transpose_kernel(x, perm, **a):
-    p = _ints(perm)
+    p = [v % x.ndim if -x.ndim <= v < 0 else v for v in _ints(perm)]
     if sorted(p) != list(builtins.range(x.ndim)):
         raise InvalidArgumentError(None, None, f"{p} is not a valid permutation")
-    return np.ascontiguousarray(np.transpose(x, p))
+    return np.asarray(np.transpose(x, p), order="C")
 
 
 defop("Transpose", INJECTIVE, _transpose_infer, _transpose_kernel, fallback=MOVE)
@@ -87,7 +91,14 @@ def transpose(a, perm=None, name="transpose", conjugate=False) -> Tensor:
     a = convert_to_tensor(a)
     if perm is None:
         if a.shape.ndims is None:
-            raise ValueError("transpose with perm=None needs a tensor of known rank")
+            # TF: perm = (rank - 1) - range(rank), computed at run time
+            with a.graph.as_default(), a.graph.name_scope(name):
+                r = rank_op(a)
+                from .math import subtract
+
+                one = convert_to_tensor(np.int32(1))
+                perm = subtract(subtract(r, one), range(0, r, 1))
+            return make1("Transpose", [a, perm], {"T": a.dtype, "Tperm": perm.dtype}, name=name)
         perm = list(builtins.range(a.shape.ndims))[::-1]
     perm = as_index(perm)
     return make1("Transpose", [a, perm], {"T": a.dtype, "Tperm": perm.dtype}, name=name)
@@ -100,8 +111,16 @@ def _invperm_infer(inputs, attrs):
 
 
 def _invperm_kernel(x, **a):
-    out = np.empty_like(x)
-    out[x] = np.arange(x.size, dtype=x.dtype)
+    if x.ndim != 1:
+        raise InvalidArgumentError(None, None, "invert_permutation expects a 1D vector.")
+    n = x.size
+    out = np.full_like(x, -1)
+    for i, d in enumerate(x.tolist()):  # TF's checks, in its order
+        if not 0 <= d < n:
+            raise InvalidArgumentError(None, None, f"{d} is not between 0 and {n}")
+        if out[d] != -1:
+            raise InvalidArgumentError(None, None, f"{d} is duplicated in the input.")
+        out[d] = i
     return out
 
 
@@ -225,130 +244,6 @@ def concat(values, axis, name="concat") -> Tensor:
     )
 
 
-# ------------------------------------------------------------------ Split / SplitV / Unpack
-
-
-def _split_shapes(x, ax, sizes):
-    d = _dims(x)
-    if d is None:
-        return [(x.dtype, TensorShape(None))] * len(sizes)
-    if ax is None:
-        return [(x.dtype, TensorShape([None] * len(d)))] * len(sizes)
-    return [(x.dtype, TensorShape([*d[:ax], s, *d[ax + 1 :]])) for s in sizes]
-
-
-def _split_infer(inputs, attrs):
-    axis, x = inputs
-    n = attrs["num_split"]
-    a, d = constant_value(axis), _dims(x)
-    if a is None or d is None:
-        return _split_shapes(x, None, [None] * n)
-    ax = _norm_axis(int(a), len(d), "Split")
-    if d[ax] is not None and d[ax] % n:
-        raise ValueError(
-            f"Dimension size must be evenly divisible by {n} but is {d[ax]} for 'Split'"
-        )
-    return _split_shapes(x, ax, [None if d[ax] is None else d[ax] // n] * n)
-
-
-def _split_kernel(axis, x, *, num_split, **a):
-    ax = int(axis) % x.ndim
-    if x.shape[ax] % num_split:
-        raise InvalidArgumentError(
-            None,
-            None,
-            f"Number of ways to split should evenly divide the split dimension, but got "
-            f"split_dim {ax} (size = {x.shape[ax]}) and num_split {num_split}",
-        )
-    return tuple(np.ascontiguousarray(p) for p in np.split(x, num_split, axis=ax))
-
-
-defop("Split", INJECTIVE, _split_infer, _split_kernel, fallback=MOVE)
-
-
-def _splitv_infer(inputs, attrs):
-    x, sizes, axis = inputs
-    n = attrs["num_split"]
-    a, s, d = constant_value(axis), constant_value(sizes), _dims(x)
-    if a is None or d is None:
-        return _split_shapes(x, None, [None] * n)
-    ax = _norm_axis(int(a), len(d), "SplitV")
-    if s is None:
-        return _split_shapes(x, ax, [None] * n)
-    s = _ints(s)
-    if s.count(-1) == 1 and d[ax] is not None:
-        s[s.index(-1)] = d[ax] - (sum(s) + 1)
-    if d[ax] is not None and -1 not in s and sum(s) != d[ax]:
-        raise ValueError(
-            f"Determined shape must either match input shape along split_dim exactly if fully "
-            f"specified, or be less than the size of the input along split_dim if not fully "
-            f"specified.  Got: {sum(s)} for 'SplitV'"
-        )
-    return _split_shapes(x, ax, [None if v == -1 else v for v in s])
-
-
-def _splitv_kernel(x, sizes, axis, *, num_split, **a):
-    ax = int(axis) % x.ndim
-    s = _ints(sizes)
-    if -1 in s:
-        s[s.index(-1)] = x.shape[ax] - (sum(s) + 1)
-    if sum(s) != x.shape[ax] or min(s, default=0) < 0:
-        raise InvalidArgumentError(None, None, f"SplitV: sizes {s} do not sum to {x.shape[ax]}")
-    return tuple(np.ascontiguousarray(p) for p in np.split(x, np.cumsum(s)[:-1], axis=ax))
-
-
-defop("SplitV", INJECTIVE, _splitv_infer, _splitv_kernel, fallback=MOVE)
-
-
-def split(value, num_or_size_splits, axis=0, num=None, name="split") -> list:
-    """Split ``value`` into equal parts or parts of given sizes (``tf.split``)."""
-    x = convert_to_tensor(value)
-    ax = as_index(axis)
-    if isinstance(num_or_size_splits, (int, np.integer)):
-        n = int(num_or_size_splits)
-        return make_op("Split", [ax, x], {"num_split": n, "T": x.dtype}, name=name).outputs
-    sizes = as_index(num_or_size_splits)
-    if num is None:
-        if not sizes.shape.is_fully_defined():
-            raise ValueError(f"Cannot infer argument `num` from shape {sizes.shape}")
-        num = sizes.shape.as_list()[0]
-    attrs = {"num_split": int(num), "T": x.dtype, "Tlen": sizes.dtype}
-    return make_op("SplitV", [x, sizes, ax], attrs, name=name).outputs
-
-
-def _unpack_infer(inputs, attrs):
-    (x,) = inputs
-    n, axis = attrs["num"], attrs["axis"]
-    d = _dims(x)
-    if d is None:
-        return [(x.dtype, TensorShape(None))] * n
-    ax = _norm_axis(axis, len(d), "Unpack")
-    if d[ax] is not None and d[ax] != n:
-        raise ValueError(f"Dimension must be {n} but is {d[ax]} for 'Unpack'")
-    return [(x.dtype, TensorShape(d[:ax] + d[ax + 1 :]))] * n
-
-
-def _unpack_kernel(x, *, num, axis=0, **a):
-    ax = axis % x.ndim
-    if x.shape[ax] != num:
-        raise InvalidArgumentError(None, None, f"Unpack: dimension {ax} is not {num}")
-    return tuple(np.ascontiguousarray(np.take(x, i, axis=ax)) for i in builtins.range(num))
-
-
-defop("Unpack", INJECTIVE, _unpack_infer, _unpack_kernel, fallback=MOVE, attr_defaults={"axis": 0})
-
-
-def unstack(value, num=None, axis=0, name="unstack") -> list:
-    """Split ``value`` along ``axis`` into a list of tensors of one rank less (``tf.unstack``)."""
-    x = convert_to_tensor(value)
-    if num is None:
-        d = _dims(x)
-        if d is None or d[axis] is None:
-            raise ValueError(f"Cannot infer argument `num` from shape {x.shape}")
-        num = d[axis]
-    return make_op("Unpack", [x], {"num": num, "axis": axis, "T": x.dtype}, name=name).outputs
-
-
 # ------------------------------------------------------------------ Tile / Pad / Slice / Reverse
 
 
@@ -414,7 +309,17 @@ defop("PadV2", INJECTIVE, _pad_infer, _pad_kernel, fallback=MOVE)
 
 
 def _mirror_kernel(x, p, *, mode, **a):
-    return np.pad(x, np.asarray(p).reshape(-1, 2).tolist(), mode=mode.lower())
+    p = np.asarray(p).reshape(-1, 2)
+    off = 1 if mode == "REFLECT" else 0  # REFLECT excludes the edge, so it has one row less
+    for n, (lo, hi) in zip(x.shape, p.tolist()):
+        if lo < 0 or hi < 0:
+            raise InvalidArgumentError(None, None, f"Paddings must be non-negative: {lo} {hi}")
+        if lo > n - off or hi > n - off:
+            word = "less than" if off else "no greater than"
+            raise InvalidArgumentError(
+                None, None, f"paddings must be {word} the dimension size: {lo}, {hi} vs {n}"
+            )
+    return np.pad(x, p.tolist(), mode=mode.lower())
 
 
 defop("MirrorPad", INJECTIVE, _pad_infer, _mirror_kernel, fallback=MOVE)
@@ -449,10 +354,16 @@ def _slice_infer(inputs, attrs):
     bv, sv = _ints(bv), _ints(sv)
     if len(bv) != len(d) or len(sv) != len(d):
         raise ValueError(f"Shape must be rank {len(d)} for 'Slice' begin and size")
+    # TF's shape function only rejects sizes below -1 and a negative "rest of the dimension";
+    # other out-of-range begin/size pairs fail in the kernel when it runs.
     out = []
     for n, lo, k in zip(d, bv, sv):
-        if n is not None and (lo < 0 or lo > n or (k >= 0 and lo + k > n)):
-            raise ValueError(f"Slice: begin {lo} + size {k} out of range for dimension {n}")
+        if k < -1:
+            raise ValueError(f"Invalid value in tensor used for shape: {k}")
+        if k == -1 and n is not None and n - lo < 0:
+            raise ValueError(
+                f"Negative dimension size caused by subtracting {lo} from {n} for 'Slice'"
+            )
         out.append((None if n is None else n - lo) if k == -1 else k)
     return [(x.dtype, TensorShape(out))]
 
@@ -466,7 +377,7 @@ def _slice_kernel(x, b, s, **a):
                 None, None, f"Expected size[i] in [0, {n - lo}], but got {k}"
             )
         idx.append(builtins.slice(lo, lo + k))
-    return np.ascontiguousarray(x[tuple(idx)])
+    return np.asarray(x[tuple(idx)], order="C")
 
 
 defop("Slice", INJECTIVE, _slice_infer, _slice_kernel, fallback=MOVE)
@@ -479,12 +390,32 @@ def slice(input_, begin, size, name=None) -> Tensor:
     return make1("Slice", [x, b, s], {"T": x.dtype, "Index": b.dtype}, name=name or "Slice")
 
 
+def _reverse_axes(axes, rank, error):
+    out = []
+    for i, v in enumerate(int(v) for v in np.asarray(axes).reshape(-1)):
+        if not -rank <= v < rank:
+            raise error(f"'axis'[{i}] = {v} is out of valid range [0, {rank - 1}]")
+        if v % rank in out:
+            raise error(f"axis {v % rank} specified more than once.")
+        out.append(v % rank)
+    return tuple(out)
+
+
+def _reverse_infer(inputs, attrs):
+    x, axis = inputs
+    check_dtype(axis.dtype, INDEX)
+    known = constant_value(axis)
+    if known is not None and x.shape.ndims is not None:
+        _reverse_axes(known, x.shape.ndims, ValueError)  # TF's shape function checks these
+    return [(x.dtype, x.shape)]
+
+
 def _reverse_kernel(x, axis, **a):
-    ax = tuple(int(v) % x.ndim for v in np.asarray(axis).reshape(-1))
-    return np.ascontiguousarray(np.flip(x, ax)) if ax else x
+    ax = _reverse_axes(axis, x.ndim, lambda msg: InvalidArgumentError(None, None, msg))
+    return np.asarray(np.flip(x, ax), order="C") if ax else x
 
 
-defop("ReverseV2", INJECTIVE, same_as(0), _reverse_kernel, fallback=MOVE)
+defop("ReverseV2", INJECTIVE, _reverse_infer, _reverse_kernel, fallback=MOVE)
 
 
 def reverse(tensor, axis, name=None) -> Tensor:
@@ -520,7 +451,7 @@ def _bcast_to_infer(inputs, attrs):
 
 def _bcast_to_kernel(x, s, **a):
     try:
-        return np.ascontiguousarray(np.broadcast_to(x, _ints(s)))
+        return np.asarray(np.broadcast_to(x, _ints(s)), order="C")
     except ValueError as e:
         raise InvalidArgumentError(None, None, f"Incompatible shapes: {e}") from None
 
@@ -543,6 +474,9 @@ def _fill_infer(inputs, attrs):
     check_dtype(dims.dtype, INDEX)
     if v.shape.ndims not in (None, 0):
         raise ValueError(f"Shape must be rank 0 but is rank {v.shape.ndims} for 'Fill' (value)")
+    known = constant_value(dims)
+    if known is not None and any(int(k) < 0 for k in np.ravel(known)):
+        raise ValueError(f"Fill dimensions must be >= 0, got {np.ravel(known).tolist()}")
     return [(v.dtype, _shape_from_tensor(dims))]
 
 
@@ -618,14 +552,27 @@ def _range_infer(inputs, attrs):
     if any(v is None for v in vals):
         return [(dt, TensorShape([None]))]
     start, limit, delta = (np.asarray(v).item() for v in vals)
-    if delta == 0:
-        raise ValueError("Requires delta != 0 for 'Range'")
+    problem = _range_problem(start, limit, delta)
+    if problem:
+        raise ValueError(f"{problem} for 'Range'")
     return [(dt, TensorShape([len(np.arange(start, limit, delta))]))]
 
 
-def _range_kernel(start, limit, delta, *, Tidx, **a):
+def _range_problem(start, limit, delta):
+    """TF's Range checks: a zero delta, or a delta pointing away from ``limit``."""
     if delta == 0:
-        raise InvalidArgumentError(None, None, "Requires delta != 0: 0")
+        return f"Requires delta != 0: {delta}"
+    if delta > 0 and start > limit:
+        return f"Requires start <= limit when delta > 0: {start}/{limit}"
+    if delta < 0 and start < limit:
+        return f"Requires start >= limit when delta < 0: {start}/{limit}"
+    return None
+
+
+def _range_kernel(start, limit, delta, *, Tidx, **a):
+    problem = _range_problem(*(np.asarray(v).item() for v in (start, limit, delta)))
+    if problem:
+        raise InvalidArgumentError(None, None, problem)
     return np.arange(start, limit, delta, dtype=_dt.as_dtype(Tidx).np)
 
 
@@ -666,3 +613,8 @@ def rank_op(input, name=None) -> Tensor:
     """A ``Rank`` op: the dynamic rank of ``input`` (for tensors of unknown rank)."""
     x = convert_to_tensor(input)
     return make1("Rank", [x], {"T": x.dtype}, name=name or "Rank")
+
+
+# isort: split
+# Split, SplitV and Unpack live in array_split.py (module size); re-exported here.
+from .array_split import split, unstack  # noqa: E402, F401

@@ -68,6 +68,8 @@ def _gather(op, g):
     if ax != 0 and rank is None:
         raise LookupError(f"GatherV2 gradient along axis {ax} needs a known rank ({op.name})")
     ax = ax % rank if rank else 0
+    if ax == 0:
+        return [_gather_slices(params, indices, g), None, None]
     nidx = indices.shape.ndims
     if ax != 0:
         # Move the gathered axes to the front, scatter rows, and move back.
@@ -88,6 +90,22 @@ def _gather(op, g):
     if ax != 0:
         dense = am.transpose(dense, list(np.argsort(p_perm)))
     return [dense, None, None]
+
+
+def _gather_slices(params, indices, g):
+    """TF's axis-0 gather gradient: IndexedSlices(rows of ``g``, flat indices, params' shape)."""
+    from ..sparse import IndexedSlices
+
+    dense_shape = a.shape(params)
+    n = indices.shape.num_elements() if indices.shape.is_fully_defined() else None
+    if n is not None and params.shape[1:].is_fully_defined():
+        values = a.reshape(g, [n, *params.shape.as_list()[1:]])
+        flat = a.reshape(indices, [n])
+    else:
+        size = a.reshape(a.size(indices), [1])
+        values = a.reshape(g, am.concat([size, dense_shape[1:]], 0))
+        flat = a.reshape(indices, size)
+    return IndexedSlices(values, flat, dense_shape)
 
 
 set_grad("GatherV2", _gather)
@@ -190,7 +208,9 @@ def _slice(op, g):
     sx = a.shape(x)
     after = m.subtract(m.subtract(sx, a.cast(b, sx.dtype)), a.shape(g))
     pads = a.stack([a.cast(b, sx.dtype), after], axis=1)
-    return [am.pad(g, pads), None, None]
+    dx = am.pad(g, pads)
+    dx.set_shape(x.shape)  # TF's Pad shape function folds these paddings when x is known
+    return [dx, None, None]
 
 
 set_grad("Slice", _slice)
@@ -228,3 +248,13 @@ def _gather_clipped(g, ids):
     rank_extra = (g.shape.ndims or 1) - 1
     keep = a.reshape(keep, am.concat([a.shape(ids), [1] * rank_extra], 0)) if rank_extra else keep
     return ix.where_v2(keep, rows, np.zeros((), g.dtype.np))
+
+
+def _mirror_pad(op, g):
+    from .array_split import mirror_pad_grad
+
+    return [mirror_pad_grad(g, op.inputs[1], op.get_attr("mode")), None]
+
+
+set_grad("MirrorPad", _mirror_pad)
+set_grad("MirrorPadGrad", lambda op, g: [am.pad(g, op.inputs[1], op.get_attr("mode")), None])

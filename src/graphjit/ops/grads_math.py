@@ -172,13 +172,13 @@ _UNARY = {
 for _t, _rule in _UNARY.items():
     set_grad(_t, _unary(_rule))
 
-for _t in ("Sign", "Floor", "Ceil", "Round", "Rint"):
-    # TF returns zeros (not None) for these: the output is piecewise constant.
-    set_grad(_t, lambda op, g: [zeros_like(op.inputs[0])])
+# TF's Sign gradient is zeros; Floor, Ceil, Round and Rint are registered NotDifferentiable
+# (tf.gradients gives None through them), so they are listed with the comparisons below.
+set_grad("Sign", lambda op, g: [zeros_like(op.inputs[0])])
 
 for _t in (
     "Less LessEqual Greater GreaterEqual Equal NotEqual LogicalAnd LogicalOr LogicalNot "
-    "IsNan IsInf IsFinite FloorDiv ArgMax ArgMin Any All"
+    "IsNan IsInf IsFinite FloorDiv ArgMax ArgMin Any All Floor Ceil Round Rint"
 ).split():
     set_grad(_t, not_differentiable)
 
@@ -267,10 +267,38 @@ def _minmax_grad(op, g):
 
 
 def _prod_grad(op, g):
-    # The product of the others, for inputs without zeros (TF uses cumprods for the general case).
+    """TF's rule: the product of the others as (exclusive left cumprod) * (right cumprod).
+
+    The reduced axes are moved to the front and flattened into one, so an input with zeros
+    gets the exact gradient (no ``y / x``). Needs the axes and the rank statically; otherwise
+    falls back to ``g * y / x`` (exact for inputs without zeros).
+    """
+    from .array_more import transpose
+    from .common import axis_list
+
     x, y = op.inputs[0], op.outputs[0]
     kept = _kept_shape(op)
-    return [m.realdiv(m.multiply(reshape(g, kept), reshape(y, kept)), x), None]
+    rank = x.shape.ndims
+    axes = axis_list(op.inputs[1], rank) if rank is not None else None
+    if axes is None:
+        return [m.realdiv(m.multiply(reshape(g, kept), reshape(y, kept)), x), None]
+    reduced = sorted(axes)
+    if rank == 0 or not reduced:  # nothing is multiplied in: the product is x itself
+        return [reshape(g, shape_or_tensor(x)), None]
+    other = [i for i in range(rank) if i not in reduced]
+    perm = reduced + other
+    from .array import gather, stack
+
+    sx = shape(x)
+    nums = [m.reduce_prod(gather(sx, np.asarray(ax or [], np.int32))) for ax in (reduced, other)]
+    permuted = transpose(x, perm)
+    flat = reshape(permuted, stack(nums))
+    left = mm.cumprod(flat, axis=0, exclusive=True)
+    right = mm.cumprod(flat, axis=0, exclusive=True, reverse=True)
+    others = transpose(reshape(m.multiply(left, right), shape(permuted)), list(np.argsort(perm)))
+    out = m.multiply(reshape(g, kept), others)
+    out.set_shape(x.shape)
+    return [out, None]
 
 
 set_grad("Sum", _sum_grad)
@@ -287,3 +315,15 @@ def _cumsum_grad(op, g):
 
 
 set_grad("Cumsum", _cumsum_grad)
+
+
+def _cumprod_grad(op, g):
+    # TF's rule: d/dx cumprod = reverse-cumsum(cumprod * g) / x (x must be nonzero)
+    x, axis = op.inputs
+    ex, rev = op.get_attr("exclusive"), op.get_attr("reverse")
+    prod = mm.cumprod(x, axis, exclusive=ex, reverse=rev)
+    out = mm.cumsum(m.multiply(prod, g), axis, exclusive=ex, reverse=not rev)
+    return [m.truediv(out, x), None]
+
+
+set_grad("Cumprod", _cumprod_grad)

@@ -44,7 +44,7 @@ def _one_hot_kernel(idx, depth, on, off, *, axis=-1, **a):
     out = np.where(hot, on, off).astype(on.dtype)
     if axis != -1:
         out = np.moveaxis(out, -1, axis)
-    return np.ascontiguousarray(out)
+    return np.asarray(out, order="C")
 
 
 defop(
@@ -106,8 +106,8 @@ def _check_nd(idx, shape, what):
 def _gather_nd_kernel(p, idx, **a):
     _check_nd(idx, p.shape, "GatherNd")
     k = idx.shape[-1]
-    return np.ascontiguousarray(p[tuple(np.moveaxis(idx, -1, 0))] if k else np.broadcast_to(
-        p, idx.shape[:-1] + p.shape))  # fmt: skip
+    return np.asarray(p[tuple(np.moveaxis(idx, -1, 0))] if k else np.broadcast_to(
+        p, idx.shape[:-1] + p.shape), order="C")  # fmt: skip
 
 
 defop("GatherNd", OPAQUE, _gather_nd_infer, _gather_nd_kernel, fallback=GATHER)
@@ -203,12 +203,28 @@ def _select_infer(v2):
         cr = c.shape.ndims
         if cr is not None and shape.ndims is not None and cr not in (0, 1, shape.ndims):
             raise ValueError(f"Shape must be rank {shape.ndims} for 'Select' (condition)")
+        if cr and shape.ndims:
+            # TF's shape function: a vector condition matches the first dimension, a condition
+            # of the same rank the whole shape.
+            want = shape[:1] if cr == 1 and shape.ndims > 1 else shape
+            if not c.shape.is_compatible_with(want):
+                raise ValueError(
+                    f"Shapes must be compatible, but are {c.shape} and {want} for 'Select' "
+                    "(condition vs. t)"
+                )
         return [(t.dtype, shape)]
 
     return infer
 
 
 def _select_kernel(c, t, e, **a):
+    if t.shape != e.shape:
+        raise InvalidArgumentError(
+            None,
+            None,
+            f"'then' and 'else' must have the same size.  but received: "
+            f"{list(t.shape)} vs. {list(e.shape)}",
+        )
     if c.ndim == 1 and t.ndim > 1:
         if c.shape[0] != t.shape[0]:
             raise InvalidArgumentError(None, None, "Select: condition must match first dim")
@@ -223,7 +239,16 @@ def _select_kernel(c, t, e, **a):
     return np.where(c, t, e)
 
 
-defop("Select", ELEMWISE, _select_infer(False), _select_kernel, scalar="({1} if {0} else {2})")
+# TF1 Select broadcasts a rank-1 condition over the FIRST axis (row select), not numpy-style
+# over the last, and requires ``t``/``e`` of equal shape; the fuser assumes numpy broadcasting
+# for every ELEMWISE op, so Select is a numpy link (SelectV2 is the fusable form).
+defop(
+    "Select",
+    OPAQUE,
+    _select_infer(False),
+    _select_kernel,
+    fallback="TF1 row-select broadcasting is not numpy's; numpy kernel",
+)
 defop(
     "SelectV2",
     ELEMWISE,

@@ -48,11 +48,22 @@ def _floormod(x, y, **a):
 
 
 def _realdiv(x, y, **a):
-    _int_div_guard(y)
+    if x.dtype.kind in "iu":
+        # TF registers RealDiv for float and complex only (``/`` on ints is truediv, which
+        # casts to float first), so an explicit integer RealDiv fails when it runs.
+        raise InvalidArgumentError(
+            None,
+            None,
+            f"No OpKernel was registered to support Op 'RealDiv' with these attrs: "
+            f"T={_dt.as_dtype(x.dtype).name}",
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
-        if x.dtype.kind in "iu":
-            return np.trunc(np.true_divide(x, y)).astype(x.dtype)
         return np.true_divide(x, y)
+
+
+def _realdiv_template(attrs):
+    """Float RealDiv compiles; an integer one is left to the (raising) numpy kernel."""
+    return None if _dt.as_dtype(attrs.get("T", _dt.float32)).is_integer else "div"
 
 
 def _pow(x, y, **a):
@@ -77,7 +88,7 @@ _BINARY = [
     ("AddV2", "add", _wrap(np.add), "({0} + {1})", NUMERIC),
     ("Sub", "sub", _wrap(np.subtract), "({0} - {1})", NUMERIC),
     ("Mul", "mul", _wrap(np.multiply), "({0} * {1})", NUMERIC),
-    ("RealDiv", None, _realdiv, "div", NUMERIC),
+    ("RealDiv", None, _realdiv, _realdiv_template, NUMERIC),
     ("FloorDiv", "floordiv", _floordiv, "floordiv", NUMERIC),
     ("FloorMod", "mod", _floormod, "floormod", NUMERIC),
     ("Pow", "pow", _pow, "pow", NUMERIC),
@@ -436,6 +447,14 @@ def add_n(inputs, name=None):
     inputs = [convert_to_tensor(t) for t in inputs]
     if not inputs:
         raise ValueError("inputs must be a non-empty list of tensors")
+    merged = inputs[0].shape
+    for t in inputs[1:]:  # AddN does not broadcast: TF's shape function merges the shapes
+        if not merged.is_compatible_with(t.shape):
+            raise ValueError(
+                f"Shapes must be equal rank / compatible, but are {merged} and {t.shape} "
+                f"for '{name or 'AddN'}' (op: 'AddN')"
+            )
+        merged = merged.merge_with(t.shape)
     out = inputs[0]
     for t in inputs[1:]:
         out = add(out, t)

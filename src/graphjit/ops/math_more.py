@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..errors import InvalidArgumentError
-from ..graph import Tensor, constant_value, convert_to_tensor
+from ..graph import Tensor, convert_to_tensor
 from ..shapes import TensorShape
 from .common import FLOATS, NUMERIC, SIGNED, axis_list, check_dtype, make1, unary_infer
 from .math import _reduce_fn, _reduce_infer, _reducer, _wrap, maximum, minimum
@@ -62,15 +62,24 @@ _UNARY = [
     ("Ceil", "ceil", np.ceil, "np.ceil({0})", FLOATS),
     ("Round", "round", _round_half_even, "np.rint({0})", NUMERIC),
     ("Rint", "rint", np.rint, "np.rint({0})", FLOATS),
-    ("Erf", "erf", None, "erf", FLOATS),
+    ("Erf", "erf", None, lambda attrs: _ERF64 if attrs.get("T") == _dt.float64 else "erf", FLOATS),
     ("Erfc", "erfc", None, "erfc", FLOATS),
 ]
+
+
+# TF 2.21's CPU float64 erf (Eigen) is NaN wherever x * x overflows (|x| > ~1.34e154, +-inf
+# included); float32 saturates at +-1. graphjit matches both, in numpy and compiled code.
+_ERF64 = "(np.nan if {0} * {0} == np.inf else erf({0}))"
 
 
 def _erf(x):
     from math import erf
 
-    return np.vectorize(erf, otypes=[x.dtype])(x) if x.size else x.copy()
+    out = np.vectorize(erf, otypes=[x.dtype])(x) if x.size else x.copy()
+    if x.dtype == np.float64:
+        with np.errstate(over="ignore"):
+            out[np.isinf(x * x)] = np.nan
+    return out
 
 
 def _erfc(x):
@@ -254,6 +263,12 @@ def _arg_kernel(fn):
             raise InvalidArgumentError(
                 None, None, f"Reduction axis {ax} is empty in shape {list(x.shape)}"
             )
+        if x.dtype.kind == "f":
+            # TF (Eigen's tuple reducer) only moves on a strictly better value, so NaN never
+            # wins: argmax([1, nan, 3]) is 2 and an all-NaN row gives 0. Replacing NaN by the
+            # value that can never win (-inf for argmax, +inf for argmin) gives the same index.
+            fill = -np.inf if fn is np.argmax else np.inf
+            x = np.where(np.isnan(x), x.dtype.type(fill), x)
         return fn(x, axis=ax).astype(_dt.as_dtype(output_type).np)
 
     return kernel
@@ -284,19 +299,22 @@ argmin = arg_min = _arg_fn("ArgMin", "argmin")
 
 
 def _cumsum_infer(inputs, attrs):
-    x, axis = inputs
+    x, _axis = inputs
     check_dtype(x.dtype, NUMERIC)
-    a = constant_value(axis)
-    if a is not None and x.shape.ndims is not None:
-        r = x.shape.ndims
-        if not -r <= int(a) < r:
-            raise ValueError(f"axis {int(a)} out of range for rank {r} for 'Cumsum'")
+    # A bad axis is not a build-time error: TF's scan kernel checks it when it runs.
     return [(x.dtype, x.shape)]
 
 
 def _cum_kernel(fn):
     def kernel(x, axis, *, exclusive=False, reverse=False, **a):
-        ax = int(axis) % x.ndim
+        r = x.ndim
+        if not -r <= int(axis) < r:
+            raise InvalidArgumentError(
+                None,
+                None,
+                f"ScanOp: Expected scan axis in the range [{-r}, {r}), but got {int(axis)}",
+            )
+        ax = int(axis) % r
         if reverse:
             x = np.flip(x, ax)
         out = fn(x, axis=ax, dtype=x.dtype)
@@ -308,7 +326,7 @@ def _cum_kernel(fn):
             )
         if reverse:
             out = np.flip(out, ax)
-        return np.ascontiguousarray(out)
+        return np.asarray(out, order="C")
 
     return kernel
 

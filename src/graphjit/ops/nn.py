@@ -76,9 +76,18 @@ selu = _act_fn("Selu", "selu")
 
 
 def leaky_relu(features, alpha=0.2, name=None) -> Tensor:
-    """``x if x > 0 else alpha * x`` (``tf.nn.leaky_relu``)."""
+    """``x if x > 0 else alpha * x`` (``tf.nn.leaky_relu``).
+
+    As in TF, integer features are cast to float32 first and ``alpha`` is a float32 attr, so
+    float64 inputs are scaled by ``float32(alpha)`` (0.2 becomes 0.20000000298...).
+    """
+    from .array import cast
+
     x = convert_to_tensor(features)
-    return make1("LeakyRelu", [x], {"T": x.dtype, "alpha": float(alpha)}, name=name or "LeakyRelu")
+    if x.dtype.is_integer:
+        x = cast(x, _dt.float32)
+    alpha = float(np.float32(np.asarray(alpha).item()))
+    return make1("LeakyRelu", [x], {"T": x.dtype, "alpha": alpha}, name=name or "LeakyRelu")
 
 
 # ------------------------------------------------------------------ softmax
@@ -92,7 +101,19 @@ def _softmax_np(x, log=False):
         z = x - mx
         e = np.exp(z)
         s = np.sum(e, axis=-1, keepdims=True)
-        return (z - np.log(s)).astype(x.dtype) if log else (e / s).astype(x.dtype)
+        if log:
+            return (z - np.log(s)).astype(x.dtype)
+        out = e / s
+        if x.dtype == np.float32 and x.shape[-1]:
+            # TF's default x86 CPU build runs float32 softmax in oneDNN, whose max ignores NaN
+            # and whose normalisation leaves 0 (not NaN) at the non-NaN entries of a row whose
+            # sum is NaN: softmax([inf, 0, -inf]) is [nan, 0, 0]. float64 (Eigen) is all NaN.
+            bad = np.isnan(s)[..., 0]
+            if bad.any():
+                rows = x[bad]
+                e2 = np.exp(rows - np.fmax.reduce(rows, axis=-1, keepdims=True))
+                out[bad] = np.where(np.isnan(e2), np.float32(np.nan), np.float32(0))
+        return out.astype(x.dtype)
 
 
 def _softmax_infer(inputs, attrs):
@@ -104,8 +125,14 @@ def _softmax_infer(inputs, attrs):
 
 
 ROWWISE = "row-wise reduction and normalisation; numpy kernel"
-defop("Softmax", OPAQUE, _softmax_infer, lambda x, **a: _softmax_np(x), fallback=ROWWISE)
-defop("LogSoftmax", OPAQUE, _softmax_infer, lambda x, **a: _softmax_np(x, True), fallback=ROWWISE)
+defop("Softmax", OPAQUE, _softmax_infer, lambda x, **a: _softmax_np(x), kernel="softmax")
+defop(
+    "LogSoftmax",
+    OPAQUE,
+    _softmax_infer,
+    lambda x, **a: _softmax_np(x, True),
+    kernel="log_softmax",
+)
 
 
 def _on_axis(op_type, logits, axis, name):
@@ -167,12 +194,18 @@ def _bias_kernel(x, b, *, data_format="NHWC", T=None):
         return x + b
 
 
+def _bias_template(attrs):
+    # NHWC adds the bias along the last axis: numpy broadcasting, so it fuses. NCHW adds it
+    # along axis 1, which numpy broadcasting does not express: no template, a numpy link.
+    return None if attrs.get("data_format", "NHWC") == "NCHW" else "({0} + {1})"
+
+
 defop(
     "BiasAdd",
     ELEMWISE,
     _bias_infer,
     _bias_kernel,
-    scalar="({0} + {1})",
+    scalar=_bias_template,
     attr_defaults={"data_format": "NHWC"},
 )
 
@@ -277,13 +310,13 @@ def _sparse_xent_kernel(logits, labels, **a):
     return loss.astype(logits.dtype), back.astype(logits.dtype)
 
 
-defop("SoftmaxCrossEntropyWithLogits", OPAQUE, _xent_infer, _xent_kernel, fallback=ROWWISE)
+defop("SoftmaxCrossEntropyWithLogits", OPAQUE, _xent_infer, _xent_kernel, kernel="softmax_xent")
 defop(
     "SparseSoftmaxCrossEntropyWithLogits",
     OPAQUE,
     _sparse_xent_infer,
     _sparse_xent_kernel,
-    fallback=ROWWISE,
+    kernel="sparse_softmax_xent",
 )
 
 
@@ -456,3 +489,110 @@ def dropout(x, keep_prob=None, noise_shape=None, seed=None, name=None, rate=None
         keep = cast(m.greater_equal(u, rate_t), x.dtype)
         scale = m.realdiv(np.ones((), x.dtype.np), m.subtract(np.ones((), x.dtype.np), rate_t))
         return m.multiply(m.multiply(x, scale), keep)
+
+
+# ------------------------------------------------------------------ normalisation composites
+
+
+def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
+    """Mean and variance over ``axes`` (``tf.nn.moments``), built as TF builds them."""
+    from .array import cast, squeeze, stop_gradient
+
+    keep = bool(keepdims if keepdims is not None else keep_dims)
+    x = convert_to_tensor(x)
+    with x.graph.as_default(), x.graph.name_scope(name or "moments"):
+        y = cast(x, _dt.float32) if x.dtype is _dt.float16 else x
+        mean = m.reduce_mean(y, axes, keepdims=True, name="mean")
+        var = m.reduce_mean(
+            m.squared_difference(y, stop_gradient(mean)), axes, keepdims=True, name="variance"
+        )
+        if not keep:
+            mean, var = squeeze(mean, list(axes)), squeeze(var, list(axes))
+        if x.dtype is _dt.float16:
+            mean, var = cast(mean, x.dtype), cast(var, x.dtype)
+        return mean, var
+
+
+def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name=None):
+    """``(x - mean) * scale / sqrt(variance + eps) + offset`` (``tf.nn.batch_normalization``)."""
+    from .array import cast
+    from .math_more import rsqrt
+
+    x = convert_to_tensor(x)
+    with x.graph.as_default(), x.graph.name_scope(name or "batchnorm"):
+        inv = rsqrt(m.add(variance, variance_epsilon))
+        if scale is not None:
+            inv = m.multiply(inv, scale)
+        shift = m.negative(m.multiply(mean, inv))
+        if offset is not None:
+            shift = m.add(offset, shift)
+        return m.add(m.multiply(x, cast(inv, x.dtype)), cast(shift, x.dtype))
+
+
+def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None):
+    """``x / sqrt(max(sum(x**2, axis), epsilon))`` (``tf.nn.l2_normalize``)."""
+    from .math_more import rsqrt
+
+    axis = dim if axis is None else axis
+    x = convert_to_tensor(x)
+    with x.graph.as_default(), x.graph.name_scope(name or "l2_normalize"):
+        sq = m.reduce_sum(m.square(x), axis, keepdims=True)
+        inv = rsqrt(m.maximum(sq, np.asarray(epsilon, x.dtype.np)))
+        return m.multiply(x, inv)
+
+
+def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_indices=True,
+                     max_norm=None):  # fmt: skip
+    """Rows ``ids`` of ``params`` (``tf.nn.embedding_lookup``); ``params`` may be a list of
+    shards split with the ``"mod"`` or ``"div"`` strategy, as TF lays them out."""
+    from .array import cast, gather
+    from .indexing import where_v2
+
+    if partition_strategy not in ("mod", "div"):
+        raise ValueError(f"Unrecognized partition strategy: {partition_strategy}")
+    shards = list(params) if isinstance(params, (list, tuple)) else [params]
+    if not shards:
+        raise ValueError("Need at least one param")
+    shards = [convert_to_tensor(p) for p in shards]
+    ids = convert_to_tensor(ids)
+    g = ids.graph
+    with g.as_default(), g.name_scope(name or "embedding_lookup"):
+        n = len(shards)
+        if n == 1:
+            out = gather(shards[0], ids)
+        else:
+            zero = np.zeros((), ids.dtype.np)
+            if partition_strategy == "mod":
+                part, row = m.floormod(ids, n), m.floordiv(ids, n)
+            else:
+                sizes = [p.shape.as_list()[0] if p.shape.ndims else None for p in shards]
+                if None in sizes:
+                    raise ValueError("embedding_lookup 'div' needs shards of static size")
+                total = sum(sizes)
+                per, extras = total // n, total % n
+                hi = np.asarray(per + 1, ids.dtype.np)
+                part = m.maximum(m.floordiv(ids, hi), m.floordiv(ids - extras, max(per, 1)))
+                row = where_v2(m.less(part, extras), m.floormod(ids, hi),
+                               m.floormod(ids - extras, max(per, 1)))  # fmt: skip
+            out = None
+            for s, p in enumerate(shards):
+                hit = m.equal(part, np.asarray(s, ids.dtype.np))
+                safe = where_v2(hit, row, zero)
+                rows = gather(p, safe)
+                extra = (rows.shape.ndims or 1) - (ids.shape.ndims or 0)
+                mask = hit
+                for _ in range(extra):
+                    from .array_more import expand_dims
+
+                    mask = expand_dims(mask, -1)
+                term = m.multiply(rows, cast(mask, rows.dtype))
+                out = term if out is None else m.add(out, term)
+        if max_norm is not None:
+            from .math_more import rsqrt
+
+            sq = m.reduce_sum(m.square(out), axis=-1, keepdims=True)
+            mx = np.asarray(max_norm, out.dtype.np)
+            inv = rsqrt(m.maximum(sq, np.asarray(1e-30, out.dtype.np)))
+            scale = m.minimum(m.multiply(mx, inv), np.ones((), out.dtype.np))
+            out = m.multiply(out, scale)
+        return out

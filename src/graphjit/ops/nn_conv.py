@@ -46,11 +46,11 @@ def _check_padding(attrs):
 
 
 def _to_nhwc(x, fmt):
-    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if fmt == "NCHW" else x
+    return np.asarray(x.transpose(0, 2, 3, 1), order="C") if fmt == "NCHW" else x
 
 
 def _from_nhwc(x, fmt):
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2)) if fmt == "NCHW" else x
+    return np.asarray(x.transpose(0, 3, 1, 2), order="C") if fmt == "NCHW" else x
 
 
 def _geometry(in_hw, k_hw, attrs):
@@ -157,7 +157,7 @@ def _conv_bp_input(sizes, f, dy, **attrs):
         for j in range(kw):
             _tap(dxp, i, j, out_hw, s, d)[...] += dy @ f[i, j].T
     dx = dxp[:, pads[0] : pads[0] + shape[1], pads[1] : pads[1] + shape[2], :]
-    return _from_nhwc(np.ascontiguousarray(dx), fmt)
+    return _from_nhwc(np.asarray(dx, order="C"), fmt)
 
 
 def _conv_bp_filter_infer(inputs, attrs):
@@ -266,6 +266,26 @@ def conv2d_backprop_filter(
     return make1("Conv2DBackpropFilter", ins, attrs, name=name or "Conv2DBackpropFilter")
 
 
+def conv2d_transpose(
+    value=None, filter=None, output_shape=None, strides=None, padding="SAME",
+    data_format="NHWC", name=None, input=None, filters=None, dilations=None
+):  # fmt: skip
+    """The transpose of ``conv2d`` (``tf.nn.conv2d_transpose``): a ``Conv2DBackpropInput``."""
+    value = input if value is None else value
+    filter = filters if filter is None else filter
+    x = convert_to_tensor(value)
+    f = convert_to_tensor(filter, dtype=x.dtype)
+    if output_shape is None or strides is None:
+        raise ValueError("conv2d_transpose needs output_shape and strides")
+    ch = 3 if data_format == "NHWC" else 1
+    xc, fc = x.shape.as_list()[ch] if x.shape.ndims else None, f.shape.as_list()
+    if xc is not None and f.shape.ndims and fc[3] is not None and xc != fc[3]:
+        raise ValueError(f"input channels does not match filter's input channels, {xc} != {fc[3]}")
+    attrs = _conv_attrs(x.dtype, strides, padding, data_format, dilations)
+    ins = [as_index(output_shape), f, x]
+    return make1("Conv2DBackpropInput", ins, attrs, name=name or "conv2d_transpose")
+
+
 # ------------------------------------------------------------------ pooling
 
 
@@ -300,10 +320,23 @@ def _windows(x, attrs, fill):
     return np.stack(taps), (k, out_hw, pads, s, d, xp.shape)
 
 
+def _max_taps(x, attrs):
+    """Window taps with NaN as -inf: TF's max only moves on a strictly greater value."""
+    w, geom = _windows(x, attrs, -np.inf)
+    if w.dtype.kind == "f":
+        w = np.where(np.isnan(w), w.dtype.type(-np.inf), w)
+    return w, geom
+
+
 def _max_pool(x, **attrs):
     fmt = attrs.get("data_format", "NHWC")
-    w, _ = _windows(_to_nhwc(x, fmt), attrs, -np.inf)
-    return _from_nhwc(w.max(axis=0).astype(x.dtype), fmt)
+    w, _ = _max_taps(_to_nhwc(x, fmt), attrs)
+    out = w.max(axis=0)
+    if out.dtype.kind == "f":
+        # TF starts each window at the lowest finite value, so NaN is skipped and a window of
+        # only NaN / -inf yields lowest (-3.4e38 in float32), not NaN or -inf.
+        out = np.maximum(out, np.finfo(out.dtype).min)
+    return _from_nhwc(out.astype(x.dtype), fmt)
 
 
 def _avg_pool(x, **attrs):
@@ -325,10 +358,10 @@ def _scatter_taps(per_tap, geom, in_shape, dtype):
 def _max_pool_grad(x, y, dy, **attrs):
     fmt = attrs.get("data_format", "NHWC")
     x, dy = _to_nhwc(x, fmt), _to_nhwc(dy, fmt)
-    w, geom = _windows(x, attrs, -np.inf)
+    w, geom = _max_taps(x, attrs)
     first = np.argmax(w, axis=0)  # the first maximal tap gets the gradient, as in TF
     per_tap = (np.arange(w.shape[0])[:, None, None, None, None] == first) * dy
-    return _from_nhwc(np.ascontiguousarray(_scatter_taps(per_tap, geom, x.shape, dy.dtype)), fmt)
+    return _from_nhwc(np.asarray(_scatter_taps(per_tap, geom, x.shape, dy.dtype), order="C"), fmt)
 
 
 def _avg_pool_grad(sizes, dy, **attrs):
@@ -342,7 +375,7 @@ def _avg_pool_grad(sizes, dy, **attrs):
     per_tap = np.broadcast_to(share, (cnt.shape[0], *share.shape))
     geom = (*geom[:5], (shape[0], *geom[5][1:3], shape[3]))
     out = _scatter_taps(per_tap, geom, shape, dy.dtype)
-    return _from_nhwc(np.ascontiguousarray(out), fmt)
+    return _from_nhwc(np.asarray(out, order="C"), fmt)
 
 
 def _same_as_input0(inputs, attrs):

@@ -1,0 +1,207 @@
+"""In-place state updates: training steps compile into chains that write variables directly."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import graphjit
+import graphjit.compat.v1 as tf
+from graphjit import config
+from graphjit.errors import FailedPreconditionError, InvalidArgumentError
+
+
+def _mlp(optimizer):
+    rng = np.random.default_rng(0)
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, [None, 6])
+        y = tf.placeholder(tf.float32, [None, 3])
+        w1 = tf.Variable(rng.standard_normal((6, 5)).astype(np.float32) * 0.3)
+        b1 = tf.Variable(np.zeros(5, np.float32))
+        w2 = tf.Variable(rng.standard_normal((5, 3)).astype(np.float32) * 0.3)
+        h = tf.nn.relu(tf.matmul(x, w1) + b1)
+        logits = tf.matmul(h, w2)
+        loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits_v2(labels=y, logits=logits))
+        train = optimizer().minimize(loss)
+        init = tf.global_variables_initializer()
+    xv = rng.standard_normal((4, 6)).astype(np.float32)
+    yv = np.eye(3, dtype=np.float32)[[0, 1, 2, 1]]
+    return g, x, y, loss, train, init, [w1, b1, w2], xv, yv
+
+
+OPTIMIZERS = {
+    "sgd": lambda: tf.train.GradientDescentOptimizer(0.1),
+    "adam": lambda: tf.train.AdamOptimizer(0.01),
+    "momentum": lambda: tf.train.MomentumOptimizer(0.1, 0.9),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_training_step_compiled_matches_interpreter(name):
+    results = []
+    for jit in (False, True):
+        g, x, y, loss, train, init, params, xv, yv = _mlp(OPTIMIZERS[name])
+        with config.override(disable_jit=not jit), tf.Session(graph=g) as sess:
+            sess.run(init)
+            step = sess.make_callable([loss, train], [x, y])
+            losses = [step(xv, yv)[0] for _ in range(3)]
+            results.append((losses, sess.run(params)))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5)
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_training_step_has_no_state_links(name):
+    g, x, y, loss, train, init, params, xv, yv = _mlp(OPTIMIZERS[name])
+    with tf.Session(graph=g) as sess:
+        sess.run(init)
+        info = graphjit.inspect_chain(sess, [loss, train], [x, y])
+    fused = [t for seg in info["segments"] for _, t in seg["ops"]]
+    assert "AssignSub" in fused
+    linked = [(t, why) for _, t, why in info["links"] if t in ("AssignAdd", "AssignSub")]
+    assert linked == []
+    # only infallible scalar Assigns (Adam's beta powers) stay staged links
+    assert all(t == "Assign" for _, t, _ in info["links"] if "Assign" in t)
+
+
+def _counter():
+    g = tf.Graph()
+    with g.as_default():
+        v = tf.Variable(np.arange(4, dtype=np.float32))
+        d = tf.placeholder(tf.float32, [None])
+        up = tf.assign_add(v, d)
+        init = tf.global_variables_initializer()
+    return g, v, d, up, init
+
+
+def test_inplace_update_state_after_success_and_fetch_does_not_alias():
+    g, v, d, up, init = _counter()
+    with tf.Session(graph=g) as sess:
+        sess.run(init)
+        f = sess.make_callable(up, [d])
+        info = graphjit.inspect_chain(sess, up, [d])
+        assert "AssignAdd" in [t for s in info["segments"] for _, t in s["ops"]]
+        one = np.ones(4, np.float32)
+        r1 = f(one)
+        r2 = f(one)
+        np.testing.assert_array_equal(r1, [1, 2, 3, 4])  # not changed by the second update
+        np.testing.assert_array_equal(r2, [2, 3, 4, 5])
+        np.testing.assert_array_equal(one, 1)  # fed array never written
+        np.testing.assert_array_equal(sess.run(v), [2, 3, 4, 5])
+
+
+def test_failing_run_leaves_variable_unchanged():
+    g, v, d, up, init = _counter()
+    with tf.Session(graph=g) as sess:
+        sess.run(init)
+        f = sess.make_callable(up, [d])
+        f(np.ones(4, np.float32))
+        with pytest.raises(InvalidArgumentError):
+            f(np.ones(3, np.float32))  # shape mismatch: validated before any write
+        np.testing.assert_array_equal(sess.run(v), [1, 2, 3, 4])
+
+
+def test_uninitialized_variable_raises_and_writes_nothing():
+    g, v, d, up, init = _counter()
+    with tf.Session(graph=g) as sess:
+        f = sess.make_callable(up, [d])
+        with pytest.raises(FailedPreconditionError):
+            f(np.ones(4, np.float32))
+        sess.run(init)
+        np.testing.assert_array_equal(f(np.ones(4, np.float32)), [1, 2, 3, 4])
+
+
+def test_integer_division_in_update_keeps_the_staged_path():
+    g = tf.Graph()
+    with g.as_default():
+        v = tf.Variable(np.array([10, 20], np.int32))
+        d = tf.placeholder(tf.int32, [2])
+        up = tf.assign_sub(v, v // d)
+        init = tf.global_variables_initializer()
+    with tf.Session(graph=g) as sess:
+        sess.run(init)
+        f = sess.make_callable(up, [d])
+        np.testing.assert_array_equal(f(np.array([2, 5], np.int32)), [5, 16])
+        with pytest.raises(InvalidArgumentError):
+            f(np.array([1, 0], np.int32))
+        np.testing.assert_array_equal(sess.run(v), [5, 16])
+
+
+def test_concurrent_inplace_updates_are_serialised():
+    g, v, d, up, init = _counter()
+    with tf.Session(graph=g) as sess:
+        sess.run(init)
+        f = sess.make_callable(up, [d])
+        one = np.ones(4, np.float32)
+        f(one)
+
+        def work():
+            for _ in range(200):
+                f(one)
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        np.testing.assert_array_equal(sess.run(v), np.arange(4) + 801)
+
+
+# ------------------------------------------------------------------ plan-time folding, aliasing
+
+
+def test_gradient_shape_arithmetic_is_folded_out_of_the_chain():
+    g, x, y, loss, train, init, _, xv, yv = _mlp(OPTIMIZERS["sgd"])
+    with tf.Session(graph=g) as sess:
+        sess.run(init)
+        info = graphjit.inspect_chain(sess, [loss, train], [x, y])
+    types = [t for _, t, _ in info["links"]]
+    # bias gradients: Shape of known shapes, BroadcastGradientArgs and the Sum over its
+    # (now constant) axes no longer run as links
+    assert "BroadcastGradientArgs" not in types
+    assert "ScatterNd" not in types
+    assert "Sum" not in types
+    seg_types = [t for seg in info["segments"] for _, t in seg["ops"]]
+    assert "Sum" in seg_types
+
+
+def test_variable_reads_alias_storage_and_stay_exact():
+    g, x, y, loss, train, init, params, xv, yv = _mlp(OPTIMIZERS["sgd"])
+    with tf.Session(graph=g) as sess:
+        sess.run(init)
+        info = graphjit.inspect_chain(sess, [loss, train], [x, y])
+        seg_ops = [n for seg in info["segments"] for n, _ in seg["ops"]]
+        assert not any(n.endswith("/read") for n in seg_ops)  # no per-step copy
+        fn = sess.make_callable([loss, train], [x, y])
+        got = [fn(xv, yv)[0] for _ in range(3)]
+        w_got = sess.run(params)
+    with tf.Session(graph=g) as sess, config.override(disable_jit=True):
+        sess.run(init)
+        want = [sess.run([loss, train], {x: xv, y: yv})[0] for _ in range(3)]
+        w_want = sess.run(params)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    for a, b in zip(w_got, w_want):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_read_fetched_with_an_update_returns_the_value_before_the_update():
+    g = tf.Graph()
+    with g.as_default():
+        v = tf.Variable(np.arange(4, dtype=np.float32))
+        upd = tf.assign_add(v, tf.ones(4))
+        init = tf.global_variables_initializer()
+    with tf.Session(graph=g) as sess:
+        sess.run(init)
+        fn = sess.make_callable([v.value(), upd])
+        before, after = fn()
+        fetched = sess.run(v)
+    with tf.Session(graph=g) as sess, config.override(disable_jit=True):
+        sess.run(init)
+        want_before, want_after = sess.run([v.value(), upd])
+    np.testing.assert_array_equal(before, want_before)
+    np.testing.assert_array_equal(after, want_after)
+    np.testing.assert_array_equal(fetched, want_after)

@@ -17,29 +17,19 @@ IndexedSlicesValue = collections.namedtuple(
 )
 
 
-class SparseTensor:
-    """A sparse tensor as three dense tensors: ``indices`` [N, rank] int64, ``values`` [N],
-    ``dense_shape`` [rank] int64 (``tf.SparseTensor``)."""
-
-    def __init__(self, indices, values, dense_shape):
-        self._indices = _as_int64(indices, "indices")
-        self._values = convert_to_tensor(values, name="values")
-        self._dense_shape = _as_int64(dense_shape, "dense_shape")
-
-    @classmethod
-    def from_value(cls, value):
-        return cls(value.indices, value.values, value.dense_shape)
+class _Composite:
+    """Accessors shared by SparseTensor and IndexedSlices (three component tensors)."""
 
     @property
-    def indices(self) -> Tensor:
+    def indices(self):
         return self._indices
 
     @property
-    def values(self) -> Tensor:
+    def values(self):
         return self._values
 
     @property
-    def dense_shape(self) -> Tensor:
+    def dense_shape(self):
         return self._dense_shape
 
     @property
@@ -52,7 +42,22 @@ class SparseTensor:
 
     @property
     def op(self):
+        """The op producing ``values`` (as in TF)."""
         return self._values.op
+
+
+class SparseTensor(_Composite):
+    """A sparse tensor as three dense tensors: ``indices`` [N, rank] int64, ``values`` [N],
+    ``dense_shape`` [rank] int64 (``tf.SparseTensor``)."""
+
+    def __init__(self, indices, values, dense_shape):
+        self._indices = _as_int64(indices, "indices")
+        self._values = convert_to_tensor(values, name="values")
+        self._dense_shape = _as_int64(dense_shape, "dense_shape")
+
+    @classmethod
+    def from_value(cls, value):
+        return cls(value.indices, value.values, value.dense_shape)
 
     @property
     def shape(self) -> TensorShape:
@@ -87,7 +92,7 @@ def _as_int64(x, name):
     return convert_to_tensor(x, dtype=_dt.int64, name=name)
 
 
-class IndexedSlices:
+class IndexedSlices(_Composite):
     """A sparse slice representation of a dense tensor (gradients of ``gather``)."""
 
     def __init__(self, values, indices, dense_shape=None):
@@ -96,33 +101,8 @@ class IndexedSlices:
         self._dense_shape = dense_shape
 
     @property
-    def values(self):
-        return self._values
-
-    @property
-    def indices(self):
-        return self._indices
-
-    @property
-    def dense_shape(self):
-        return self._dense_shape
-
-    @property
-    def dtype(self):
-        return self._values.dtype
-
-    @property
-    def graph(self):
-        return self._values.graph
-
-    @property
     def name(self):
         return self._values.name
-
-    @property
-    def op(self):
-        """The op producing ``values`` (as in TF)."""
-        return self._values.op
 
     @property
     def shape(self) -> TensorShape:

@@ -18,7 +18,12 @@ GRAPH_PEERS = ("graphjit", "tf")
 
 def _load_graphjit() -> Any:
     import graphjit.compat.v1 as gtf
+    from graphjit import config
 
+    # Steady-state rows time compiled chains: the call that compiles waits for its chain
+    # instead of the interpreter answering while a background thread compiles (W5 times
+    # the default, background mode, in its own child processes).
+    config.configure(compile_mode="sync")
     return gtf
 
 

@@ -10,12 +10,15 @@ import sys
 from pathlib import Path
 
 import graphjit  # noqa: F401  (registers every op and gradient rule)
+from graphjit.fuse import VIEW_OPS
 from graphjit.ops import registry
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "ops.md"
 
 
 def _lowering(d) -> str:
+    if d.type in VIEW_OPS:
+        return "view: shape/metadata only, a numpy view in the driver"
     if d.scalar is not None:
         return "compiled (scalar template)"
     if d.kernel is not None:

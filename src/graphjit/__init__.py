@@ -21,8 +21,11 @@ from .ops import (  # noqa: F401  # noqa: F401
     nn,
     nn_conv,
     random,
+    random_more,
     sorting,
     state_ops,
+    strings,
+    strings_regex,
 )
 from .ops import control as _control  # noqa: F401
 from .ops import control_flow as _control_flow  # noqa: F401  (If, While, IdentityN)
@@ -44,6 +47,13 @@ def inspect_chain(session, fetches, feed_list=()):
     from .executor import explain
 
     return explain(session, fetches, feed_list)
+
+
+def wait_for_compiles(timeout=None) -> bool:
+    """Wait until background compiles finish (see ``jit.wait_for_compiles``)."""
+    from .jit import wait_for_compiles as wait
+
+    return wait(timeout)
 
 
 def cache_stats() -> dict:

@@ -7,6 +7,9 @@
 ``GRAPHJIT_DEBUG=1``             print the path of every generated source file that is compiled
 ``GRAPHJIT_EXPLAIN_CACHE_MISSES``  log (logger ``graphjit.jit``) which part of a cache key changed
 ``GRAPHJIT_COMPILE_AFTER``       ``Session.run`` compiles a signature on its N-th run (default 2)
+``GRAPHJIT_COMPILE``             ``background`` (default): a cold signature is compiled on a
+                                 background thread while the interpreter answers its runs;
+                                 ``sync``: the run that needs the chain compiles it and waits
 ===============================  =================================================================
 
 A session can also force the interpreter with TF's own switch::
@@ -34,6 +37,7 @@ class Config:
     debug: bool = False
     explain_cache_misses: bool = False
     compile_after: int = 2
+    compile_mode: str = "background"
 
 
 def _flag(env, name) -> bool:
@@ -53,12 +57,14 @@ def from_env(env=None) -> Config:
         after = max(1, int(env.get("GRAPHJIT_COMPILE_AFTER", "2")))
     except ValueError:
         after = 2
+    mode = env.get("GRAPHJIT_COMPILE", "background").strip().lower()
     return Config(
         cache_dir=Path(cache) if cache else _default_cache_dir(env),
         disable_jit=_flag(env, "GRAPHJIT_DISABLE_JIT"),
         debug=_flag(env, "GRAPHJIT_DEBUG"),
         explain_cache_misses=_flag(env, "GRAPHJIT_EXPLAIN_CACHE_MISSES"),
         compile_after=after,
+        compile_mode="sync" if mode == "sync" else "background",
     )
 
 
@@ -67,6 +73,18 @@ _current = from_env()
 
 def get() -> Config:
     """The current settings."""
+    return _current
+
+
+def configure(**kw) -> Config:
+    """Replace settings for the rest of the process, e.g. ``configure(compile_mode="sync")``.
+
+    Returns the new settings; names are the :class:`Config` fields.
+    """
+    global _current
+    if "cache_dir" in kw:
+        kw["cache_dir"] = Path(kw["cache_dir"])
+    _current = dataclasses.replace(_current, **kw)
     return _current
 
 

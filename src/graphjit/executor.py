@@ -2,7 +2,9 @@
 
 Tier policy (see ``docs/jit.md``): ``Session.run`` answers the first run of a
 ``(program, signature)`` with the interpreter and compiles on the ``compile_after``-th run
-(default 2); ``make_callable`` compiles on its first call (:func:`forcing`). A compiled chain
+(default 2); ``make_callable`` compiles on its first call (:func:`forcing`). By default the
+compile runs on a background thread and the interpreter answers until the chain is ready
+(``GRAPHJIT_COMPILE=sync``: the due run compiles and waits). A compiled chain
 is shared by every session and program with the same structural key and signature (L1).
 
 Correctness rule: compiled code never writes session state and never raises TF errors itself.
@@ -63,19 +65,19 @@ def var_buffer(ctx, var, dtype):
     """The session's storage of variable ``var``, to be updated in place by the tail segment.
 
     Raises (so the interpreter replays the run with staged writes) when the variable is
-    uninitialised or its storage is not a writable C-contiguous array of ``dtype``.
+    uninitialised, has a staged write, or holds another dtype; storage that is not a writable
+    C-contiguous ndarray (a numpy scalar, a read-only or strided array) is replaced by an
+    equal one that is, once.
     """
     v = ctx.read_var(var)
     name = ctx.names[var]
-    if (
-        ctx.staged
-        or ctx.session._vars.get(name) is not v
-        or type(v) is not np.ndarray
-        or v.dtype != dtype
-        or not v.flags.c_contiguous
-        or not v.flags.writeable
-    ):
+    if ctx.staged or ctx.session._vars.get(name) is not v or np.asarray(v).dtype != dtype:
         raise ValueError("variable storage cannot be updated in place")
+    if type(v) is not np.ndarray or not v.flags.c_contiguous or not v.flags.writeable:
+        # e.g. a numpy scalar an interpreted run committed to a rank-0 variable: the same
+        # value in a writable C array from now on (the caller holds the session's state lock)
+        v = np.array(v, dtype=dtype, order="C")
+        ctx.session._vars[name] = v
     return v
 
 
@@ -94,10 +96,21 @@ def own(v, args):
 class Chain:
     """A compiled kernel chain for one (program key, signature)."""
 
-    __slots__ = ("consts", "links", "module", "needs_ctx", "path", "plan", "run", "run_traced")
+    __slots__ = (
+        "consts",
+        "links",
+        "module",
+        "needs_ctx",
+        "order",
+        "path",
+        "plan",
+        "run",
+        "run_traced",
+    )
 
-    def __init__(self, plan, module, path, links):
+    def __init__(self, plan, module, path, links, order=None):
         self.plan = plan
+        self.order = order  # plan node k is node order[k] of the program (fuse.writes_last)
         self.module = module
         self.path = path
         self.run = module.run
@@ -117,9 +130,10 @@ def _make_link(node):
         def call(ctx, *args):
             return opdef.numpy(ctx, node, *args, **attrs)
     elif opdef.kernel is not None:
-        from . import kernels
+        from . import kernels, kernels_conv
 
-        fn = getattr(kernels, opdef.kernel, None) or opdef.numpy
+        k = opdef.kernel
+        fn = getattr(kernels, k, None) or getattr(kernels_conv, k, None) or opdef.numpy
 
         def call(ctx, *args):
             return fn(*args, **attrs)
@@ -149,12 +163,13 @@ def build_chain(program, sig) -> Chain:
 
     # variable reads alias the variable's storage where that is safe (no copy per step);
     # node indices are unchanged, so traces and introspection still name the original ops
+    program, order = fuse.writes_last(program)
     program = fuse.alias_reads(program)
     plan = fuse.plan(program, sig, var_ranks(program))
     source = codegen.render(program, plan, title=f"feed ranks {list(sig)}")
     module, path = jit.load(source)
     links = tuple(_make_link(program.nodes[st.node]) for st in plan.links)
-    chain = Chain(plan, module, path, links)
+    chain = Chain(plan, module, path, links, order)
     chain.needs_ctx = bool(plan.links) or bool(program.ref_slots)
     return chain
 
@@ -165,15 +180,24 @@ def signature(feed_values) -> tuple:
 
 
 def chain_for(program, sig, force):
-    """The compiled chain for a signature, compiling per the tier policy; ``None``: interpret."""
+    """The compiled chain for a signature, compiling per the tier policy; ``None``: interpret.
+
+    In ``background`` mode (the default) a cold signature that is due for compilation is
+    handed to a compile thread and this run is interpreted; later runs pick the chain up
+    as soon as it is in L1. In ``sync`` mode the due run compiles and waits.
+    """
     key = (program.key, sig)
     chain = jit.peek(key)
     if chain is None:
+        cfg = config.get()
         if not force:
             n = _counts.get(key, 0) + 1
             _counts[key] = n  # racy by design: at worst one extra interpreted run
-            if n < config.get().compile_after:
+            if n < cfg.compile_after:
                 return None
+        if cfg.compile_mode == "background":
+            jit.build_in_background(key, lambda: build_chain(program, sig))
+            return None
         chain = jit.get_or_build(key, lambda: build_chain(program, sig))
     return chain if isinstance(chain, Chain) else None
 
@@ -199,16 +223,59 @@ def execute(session, program, feed_values, ctx, interpret=run_program):
         reset(ctx)
         return interpret(program, feed_values, ctx)
     if ctx.trace is not None:
-        _name_trace(ctx.trace, program, chain.plan)
+        _name_trace(ctx.trace, program, chain)
     return outs
 
 
-def _name_trace(trace, program, plan):
+def _pure(program) -> bool:
+    """No node that writes state, draws random numbers or needs the run context."""
+    return not any(n.opdef.stateful or n.opdef.uses_ctx for n in program.nodes)
+
+
+def run_sub(program, feed_values, ctx):
+    """Run a control-flow sub-program (a ``while_loop`` cond or body) once, compiled if it can.
+
+    Pure sub-programs (no state writes, random ops or context ops; variable reads are fine)
+    use the compiled chain of their signature, compiled per the tier policy as if forced
+    (in background mode the interpreter runs the iterations until the chain is ready), so a
+    loop's iterations run as compiled code. Anything else, a deadline, a trace, or an
+    exception inside the chain runs the interpreter, which raises TF's errors.
+    """
+    cfg = config.get()
+    if (
+        cfg.disable_jit
+        or ctx.deadline is not None
+        or ctx.trace is not None
+        or config.session_disables_jit(ctx.session._config)
+        or not _pure(program)
+    ):
+        return run_program(program, feed_values, ctx)
+    sig = signature(feed_values)
+    chain = chain_for(program, sig, True)
+    if chain is None:
+        return run_program(program, feed_values, ctx)
+    args = [v[()] if r == 0 else cont(v) for v, r in zip(feed_values, sig)]
+    try:
+        return list(chain.run(ctx, chain.links, chain.consts, *args))
+    except Exception:
+        return run_program(program, feed_values, ctx)
+
+
+def _in_plan_order(program, chain):
+    """``(ops, nodes)`` of ``program`` indexed like ``chain.plan`` (see ``Chain.order``)."""
+    if chain.order is None:
+        return program.ops, program.nodes
+    return [program.ops[i] for i in chain.order], [program.nodes[i] for i in chain.order]
+
+
+def _name_trace(trace, program, chain):
     """Turn the driver's ``(kind, index, t0, t1)`` records into step-stats entries.
 
     A segment gives one entry for itself plus one per fused op (sharing its time span), so
     tools looking for an op's name still find it.
     """
+    plan = chain.plan
+    ops, nodes = _in_plan_order(program, chain)
     segs = plan.segments
     raw = list(trace)
     trace.clear()
@@ -220,9 +287,9 @@ def _name_trace(trace, program, plan):
         if kind == "segment":
             trace.append((f"graphjit/segment_{idx}", "FusedSegment", t0, t1))
             for i in segs[idx].nodes:
-                trace.append((program.ops[i].name, program.nodes[i].op_type, t0, t1))
+                trace.append((ops[i].name, nodes[i].op_type, t0, t1))
         else:
-            trace.append((program.ops[idx].name, program.nodes[idx].op_type, t0, t1))
+            trace.append((ops[idx].name, nodes[idx].op_type, t0, t1))
 
 
 def reset(ctx) -> None:
@@ -240,8 +307,10 @@ def explain(session, fetches, feed_list=()):
 
     Compiles the chain if needed. Returns a dict: ``segments`` (one list of
     ``(op name, op type)`` per segment, with its regions), ``links`` (op name, type and the
-    reason it is not fused), ``source`` (path of the generated file) or ``interpreter``
-    (why no chain runs it).
+    reason it is not fused), ``fallback`` (names of the links that compute data with the op's
+    numpy kernel: neither a library kernel such as MatMul's nor a view or shape op such as
+    Reshape), ``source`` (path of the generated file) or ``interpreter`` (why no chain runs
+    it).
 
     Examples
     --------
@@ -266,7 +335,13 @@ def explain(session, fetches, feed_list=()):
     targets = [e for e in mapper.elements if isinstance(e, Operation)]
     program = session._program(tensors, targets, [(t,) for t in feeds])
     sig = tuple(t.shape.ndims for t in feeds)
-    info = {"program": program.key[:16], "signature": sig, "segments": [], "links": []}
+    info = {
+        "program": program.key[:16],
+        "signature": sig,
+        "segments": [],
+        "links": [],
+        "fallback": [],
+    }
     if None in sig:
         info["interpreter"] = "a feed has unknown rank; the signature is known at run time"
         return info
@@ -274,7 +349,7 @@ def explain(session, fetches, feed_list=()):
     if not isinstance(chain, Chain):
         info["interpreter"] = chain.reason
         return info
-    ops = program.ops
+    ops, nodes = _in_plan_order(program, chain)
     for st in chain.plan.steps:
         if isinstance(st, fuse.Segment):
             info["segments"].append(
@@ -285,5 +360,8 @@ def explain(session, fetches, feed_list=()):
             )
         else:
             info["links"].append((ops[st.node].name, ops[st.node].type, st.reason))
+            opdef = nodes[st.node].opdef
+            if opdef.kernel is None and ops[st.node].type not in fuse.VIEW_OPS:
+                info["fallback"].append(ops[st.node].name)
     info["source"] = str(chain.path)
     return info

@@ -2,7 +2,9 @@
 
 :func:`wrap` turns a :class:`~graphjit.callable.SessionCallable` into a :class:`FastCallable`.
 Its first call takes the slow path (the full Session contract) under
-:func:`~graphjit.executor.forcing`, which compiles the chain; then the callable *arms*: a
+:func:`~graphjit.executor.forcing`, which compiles the chain (by default on a background
+thread: the slow path keeps answering, interpreted, until the chain is in L1); once a slow
+call finds the chain compiled, the callable *arms*: a
 ``__call__`` is generated for exactly the feeds it was compiled for, checking each argument's
 type, dtype, rank, C-contiguity and known static dimensions inline and calling the compiled
 driver directly. Any other argument (lists, Python ints, other dtypes or ranks, strided views,
@@ -38,11 +40,11 @@ class FastCallable:
         with executor.forcing():
             out = self._sc(*args, **kwargs)
         if not self._tried and not kwargs:
-            self._tried = True
             try:
-                _arm(self, args)
+                # False while the chain is still compiling in the background: retry next call
+                self._tried = _arm(self, args) is not False
             except Exception:  # never let arming break a call that succeeded
-                pass
+                self._tried = True
         return out
 
 
@@ -71,6 +73,8 @@ def _arm(fc, args):
         t = graph.as_graph_element(key, allow_tensor=True, allow_operation=False)
         if not isinstance(t, Tensor) or not graph.is_feedable(t):
             return
+        if t.dtype.np.kind == "O":  # string feeds need session_feed's str -> bytes encoding
+            return
         feeds.append(t)
     if len({id(t) for t in feeds}) != len(feeds):
         return
@@ -92,6 +96,8 @@ def _arm(fc, args):
     program = sess._program(tensors, targets, [(t,) for t in feeds])
     ranks = tuple(np.ndim(a) for a in args)
     chain = jit.peek((program.key, ranks))
+    if chain is None:
+        return False  # not compiled yet (a background compile may be running)
     if not isinstance(chain, executor.Chain):
         return
     call = _generate(sess, program, chain, feeds, ranks, elements, positions, sc._mapper)

@@ -62,6 +62,11 @@ SHAPE_OPS = {
     "Rank": lambda shape: len(shape),
 }
 SYMBOLIC_SHAPE_OPS = frozenset({"BroadcastGradientArgs"})
+# Links that compute no data, only metadata or a numpy view of their input (introspection
+# reports them as views, not as fallback ops): shapes, reshapes, broadcasts.
+VIEW_OPS = frozenset(
+    {"Shape", "ShapeN", "Size", "Rank", "Reshape", "ExpandDims", "Squeeze", "BroadcastTo"}
+)
 _FOLD_MAX = 1 << 16  # elements: larger values stay run-time work (memory, key size)
 
 
@@ -195,8 +200,7 @@ def _writes(program, dtypes, var_ranks, folded=()):
         if node.op_type in INPLACE and node.var >= 0:
             r = var_ranks[node.var]
             ok = (
-                r is not None
-                and r > 0
+                r is not None  # rank 0 too: the segment writes the variable's 0-d buffer
                 and dtypes[node.outputs[0]] in COMPILED_DTYPES
                 and program.slot_tensors[node.outputs[0]].shape.ndims in (r, None)
             )
@@ -318,7 +322,8 @@ def fold(program):
             continue
         if opdef.kind in (R.SOURCE, R.CONTROL, R.STATEFUL):
             continue
-        out_dt = [np.dtype(t.dtype.name) for t in (program.slot_tensors[s] for s in node.outputs)]
+        # dtype.np, not np.dtype(name): "string"/"resource" are object arrays, never folded
+        out_dt = [t.dtype.np for t in (program.slot_tensors[s] for s in node.outputs)]
         if any(d.name not in COMPILED_DTYPES for d in out_dt):
             continue
         vals = None
@@ -407,6 +412,36 @@ def _fold_symbolic(opdef, node, args):
         same = all(r[j].shape == first.shape and np.array_equal(r[j], first) for r in results)
         vals.append(first if same else None)
     return vals
+
+
+def writes_last(program):
+    """``(program, order)``: nodes that depend on no state write moved ahead of those that do.
+
+    Any topological order runs a program correctly (reads see writes they depend on through
+    data or control edges, as in the interpreter). Putting every node that neither writes
+    state (``Assign*``/``Scatter*`` on a variable, context ops) nor depends on such a node
+    first lets a fetch computed next to a training step (``[loss, train_op, accuracy]``)
+    run before the updates, so the updates stay the in-place tail instead of being staged.
+    ``order[k]`` is the original index of new node ``k`` (``None``: order unchanged).
+    """
+    nodes, ops = program.nodes, program.ops
+    producer = {s: i for i, node in enumerate(nodes) for s in node.outputs}
+    index = {id(op): i for i, op in enumerate(ops)}
+    late = [False] * len(nodes)
+    for i, node in enumerate(nodes):
+        if node.var >= 0 or node.opdef.uses_ctx:  # writes a variable, or a context op
+            late[i] = True
+            continue
+        deps = [producer[s] for s in node.inputs if s in producer]
+        deps += [index[id(c)] for c in ops[i].control_inputs if id(c) in index]
+        late[i] = any(late[d] for d in deps)
+    order = [i for i, x in enumerate(late) if not x] + [i for i, x in enumerate(late) if x]
+    if order == list(range(len(nodes))):
+        return program, None
+    moved = dataclasses.replace(
+        program, nodes=tuple(nodes[i] for i in order), ops=tuple(ops[i] for i in order)
+    )
+    return moved, tuple(order)
 
 
 def alias_reads(program):

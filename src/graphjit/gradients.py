@@ -95,7 +95,7 @@ def gradients(
             out_grads = [_aggregate(grads, t) for t in op.outputs]
             has_grad = any(gr is not None for gr in out_grads)
             if has_grad and op.inputs and id(op) not in stops and id(op) in between:
-                in_grads = _call_grad(op, out_grads, g)
+                in_grads = _call_grad(op, out_grads, g, between)
                 for t, gr in zip(op.inputs, in_grads):
                     if gr is not None and _backpropagatable(t):
                         _add(grads, tensors, t, gr)
@@ -250,7 +250,19 @@ def densify(grad):
     return dense
 
 
-def _call_grad(op: Operation, out_grads, g):
+# The ``between`` set of each gradients() call whose rule is running (innermost last).
+_BETWEEN: list = []
+
+
+def input_needed(t: Tensor) -> bool:
+    """Whether the gradients() call running a rule needs the gradient of input ``t``.
+
+    Rules that build costly gradients per input (``While``) skip the inputs no ``x`` reaches.
+    """
+    return not _BETWEEN or _BETWEEN[-1] is None or id(t.op) in _BETWEEN[-1]
+
+
+def _call_grad(op: Operation, out_grads, g, between=None):
     fn = registry.get(op.type).grad
     if fn is None:
         raise LookupError(f"No gradient defined for operation '{op.name}' (op type: {op.type})")
@@ -264,8 +276,12 @@ def _call_grad(op: Operation, out_grads, g):
             for t, gr in zip(op.outputs, out_grads)
         ]
     scope = op.name + "_grad"
-    with g.name_scope(scope):
-        in_grads = list(fn(op, *out_grads))
+    _BETWEEN.append(between)
+    try:
+        with g.name_scope(scope):
+            in_grads = list(fn(op, *out_grads))
+    finally:
+        _BETWEEN.pop()
     if len(in_grads) != len(op.inputs):
         raise ValueError(
             f"Num gradients {len(in_grads)} generated for op {op.node_def} do not match num "

@@ -199,7 +199,9 @@ def _assert_compatible(value, dtype) -> None:
         ok = lambda v: isinstance(v, (bool, np.bool_))  # noqa: E731
     elif dtype.is_integer:
         ok = lambda v: isinstance(v, (int, np.integer, np.bool_))  # noqa: E731
-    elif dtype.is_floating or dtype.is_complex:
+    elif dtype.is_complex:
+        ok = lambda v: isinstance(v, (int, float, complex, np.number, np.bool_))  # noqa: E731
+    elif dtype.is_floating:
         ok = lambda v: isinstance(v, (int, float, np.number, np.bool_))  # noqa: E731
     else:
         return

@@ -1,10 +1,10 @@
 """TensorFlow's GraphDef-family protocol messages, wire-compatible with TensorFlow.
 
 Field names and numbers follow ``tensorflow/core/framework/{graph,node_def,attr_value,tensor,
-tensor_shape,types,versions,function}.proto``, so bytes written here are read by TensorFlow,
-TensorBoard and Netron, and vice versa.  Fields this module does not model (e.g.
-``GraphDef.library`` contents, ``NodeDef.experimental_type``) are kept as raw bytes and written
-back unchanged.
+tensor_shape,types,versions,function,op_def}.proto``, so bytes written here are read by
+TensorFlow, TensorBoard and Netron, and vice versa.  Fields this module does not model (e.g.
+``NodeDef.experimental_type``, ``GraphDef.debug_info`` contents) are kept as raw bytes and
+written back unchanged.
 
 Also provides the numpy bridges :func:`make_tensor_proto`, :func:`tensor_proto_to_ndarray`,
 :func:`numpy_dtype_to_datatype` and :func:`datatype_to_numpy_dtype`.
@@ -21,11 +21,17 @@ from graphjit.protowire import EnumType, Field, Message
 __all__ = [
     "AttrValue",
     "DataType",
+    "FunctionDef",
     "FunctionDefLibrary",
+    "GradientDef",
     "GraphDebugInfo",
     "GraphDef",
     "NameAttrList",
     "NodeDef",
+    "OpDef",
+    "OpDeprecation",
+    "OpList",
+    "RegisteredGradient",
     "TensorProto",
     "TensorShapeProto",
     "VariantTensorDataProto",
@@ -225,8 +231,112 @@ class NodeDef(Message):
     )
 
 
+# -- op_def.proto, function.proto -------------------------------------------------------------
+
+
+class OpDef(Message):
+    """``tensorflow.OpDef``: an op's (or a function's) signature: args, attrs, flags."""
+
+    class ArgDef(Message):
+        """One input or output: a fixed ``type`` or one taken from an attr."""
+
+        FIELDS = (
+            Field(1, "name", "string"),
+            Field(2, "description", "string"),
+            Field(3, "type", "enum", enum=DataType),
+            Field(4, "type_attr", "string"),
+            Field(5, "number_attr", "string"),
+            Field(6, "type_list_attr", "string"),
+            # 7: handle_data and 17: experimental_full_type are kept as unknown bytes.
+            Field(16, "is_ref", "bool"),
+        )
+
+    class AttrDef(Message):
+        """One attr: name, type (``"type"``, ``"list(shape)"``, ``"func"`` ...), default."""
+
+        FIELDS = (
+            Field(1, "name", "string"),
+            Field(2, "type", "string"),
+            Field(3, "default_value", "message", msg=AttrValue),
+            Field(4, "description", "string"),
+            Field(5, "has_minimum", "bool"),
+            Field(6, "minimum", "int64"),
+            Field(7, "allowed_values", "message", msg=AttrValue),
+        )
+
+    FIELDS = (
+        Field(1, "name", "string"),
+        Field(2, "input_arg", "message", repeated=True, msg=ArgDef),
+        Field(3, "output_arg", "message", repeated=True, msg=ArgDef),
+        Field(20, "control_output", "string", repeated=True),
+        Field(4, "attr", "message", repeated=True, msg=AttrDef),
+        Field(8, "deprecation", "message", msg=lambda: OpDeprecation),
+        Field(5, "summary", "string"),
+        Field(6, "description", "string"),
+        Field(18, "is_commutative", "bool"),
+        Field(16, "is_aggregate", "bool"),
+        Field(17, "is_stateful", "bool"),
+        Field(19, "allows_uninitialized_input", "bool"),
+        Field(21, "is_distributed_communication", "bool"),
+    )
+
+
+class OpDeprecation(Message):
+    """``tensorflow.OpDeprecation``: the GraphDef version that removed an op."""
+
+    FIELDS = (Field(1, "version", "int32"), Field(2, "explanation", "string"))
+
+
+class OpList(Message):
+    """``tensorflow.OpList``: a list of OpDefs (``MetaInfoDef.stripped_op_list``)."""
+
+    FIELDS = (Field(1, "op", "message", repeated=True, msg=OpDef),)
+
+
+class FunctionDef(Message):
+    """``tensorflow.FunctionDef``: a function: signature, body nodes, output bindings.
+
+    Body node inputs name a function argument (``"x"``), a node output by its OpDef output
+    arg (``"add:z:0"``) or a control input (``"^node"``); ``ret`` maps output arg names to
+    such references, ``control_ret`` control output names to node names.
+    """
+
+    class ArgAttrs(Message):
+        """Attrs of one argument (``_output_shapes`` ...)."""
+
+        FIELDS = (Field(1, "attr", "map", value="message", msg=AttrValue),)
+
+    FIELDS = (
+        Field(1, "signature", "message", msg=OpDef),
+        Field(5, "attr", "map", value="message", msg=AttrValue),
+        Field(7, "arg_attr", "map", key="uint32", value="message", msg=ArgAttrs),
+        Field(8, "resource_arg_unique_id", "map", key="uint32", value="uint32"),
+        Field(3, "node_def", "message", repeated=True, msg=NodeDef),
+        Field(4, "ret", "map", value="string"),
+        Field(6, "control_ret", "map", value="string"),
+    )
+
+
+class GradientDef(Message):
+    """``tensorflow.GradientDef``: the gradient function of a function."""
+
+    FIELDS = (Field(1, "function_name", "string"), Field(2, "gradient_func", "string"))
+
+
+class RegisteredGradient(Message):
+    """``tensorflow.RegisteredGradient``: a gradient registered for an op type."""
+
+    FIELDS = (Field(1, "gradient_func", "string"), Field(2, "registered_op_type", "string"))
+
+
 class FunctionDefLibrary(Message):
-    """``tensorflow.FunctionDefLibrary``, opaque: its contents are kept as raw bytes."""
+    """``tensorflow.FunctionDefLibrary``: the functions a GraphDef's nodes refer to."""
+
+    FIELDS = (
+        Field(1, "function", "message", repeated=True, msg=FunctionDef),
+        Field(2, "gradient", "message", repeated=True, msg=GradientDef),
+        Field(3, "registered_gradients", "message", repeated=True, msg=RegisteredGradient),
+    )
 
 
 class GraphDebugInfo(Message):

@@ -19,51 +19,47 @@ PRODUCER = 2474  # the GraphDef producer version TF 2.21 writes
 MIN_CONSUMER = 0  # TF leaves min_consumer unset
 
 
-def _shape_to_proto(shape: TensorShape):
-    from .graph_def import TensorShapeProto
-
-    if shape.ndims is None:
-        return TensorShapeProto(unknown_rank=True)
-    return TensorShapeProto(
-        dim=[TensorShapeProto.Dim(size=-1 if d is None else d) for d in shape.as_list()]
-    )
-
-
 def _shape_from_proto(p) -> TensorShape:
     if p.unknown_rank:
         return TensorShape(None)
     return TensorShape([None if d.size < 0 else d.size for d in p.dim])
 
 
-def attr_to_proto(value):
-    """Convert a Python attribute value to an ``AttrValue`` message."""
+def attr_to_proto(value, out=None):
+    """Convert a Python attribute value to an ``AttrValue`` message (filling ``out`` if given)."""
     from .graph_def import AttrValue, make_tensor_proto
 
     if hasattr(value, "_as_attr_value"):  # control-flow branch/body: a function reference
-        return value._as_attr_value()
+        av = value._as_attr_value()
+        if out is None:
+            return av
+        out.CopyFrom(av)
+        return out
+    av = AttrValue() if out is None else out
     if isinstance(value, _dt.DType):
-        return AttrValue(type=value.as_datatype_enum)
-    if isinstance(value, TensorShape):
-        return AttrValue(shape=_shape_to_proto(value))
-    if isinstance(value, np.ndarray):
-        return AttrValue(tensor=make_tensor_proto(value))
-    if isinstance(value, (bool, np.bool_)):
-        return AttrValue(b=bool(value))
-    if isinstance(value, (int, np.integer)):
-        return AttrValue(i=int(value))
-    if isinstance(value, (float, np.floating)):
-        return AttrValue(f=float(value))
-    if isinstance(value, str):
-        return AttrValue(s=value.encode())
-    if isinstance(value, bytes):
-        return AttrValue(s=value)
-    if isinstance(value, (list, tuple)):
-        lv = AttrValue.ListValue()
+        av.type = value.as_datatype_enum
+    elif isinstance(value, TensorShape):
+        _shape_into(av.shape, value)
+    elif isinstance(value, np.ndarray):
+        av.tensor.CopyFrom(make_tensor_proto(value))
+    elif isinstance(value, (bool, np.bool_)):
+        av.b = bool(value)
+    elif isinstance(value, (int, np.integer)):
+        av.i = int(value)
+    elif isinstance(value, (float, np.floating)):
+        av.f = float(value)
+    elif isinstance(value, str):
+        av.s = value.encode()
+    elif isinstance(value, bytes):
+        av.s = value
+    elif isinstance(value, (list, tuple)):
+        lv = av.list
+        lv.SetInParent()
         for v in value:
             if isinstance(v, _dt.DType):
                 lv.type.append(v.as_datatype_enum)
             elif isinstance(v, TensorShape):
-                lv.shape.add().CopyFrom(_shape_to_proto(v))
+                _shape_into(lv.shape.add(), v)
             elif isinstance(v, (bool, np.bool_)):
                 lv.b.append(bool(v))
             elif isinstance(v, (int, np.integer)):
@@ -74,8 +70,19 @@ def attr_to_proto(value):
                 lv.s.append(v.encode() if isinstance(v, str) else v)
             else:
                 raise TypeError(f"Unsupported list attr element {v!r}")
-        return AttrValue(list=lv)
-    raise TypeError(f"Unsupported attr value {value!r}")
+    else:
+        raise TypeError(f"Unsupported attr value {value!r}")
+    return av
+
+
+def _shape_into(p, shape: TensorShape) -> None:
+    """Write ``shape`` into the ``TensorShapeProto`` ``p`` (in place: no message copies)."""
+    p.SetInParent()
+    if shape.ndims is None:
+        p.unknown_rank = True
+        return
+    for d in shape.as_list():
+        p.dim.add(size=-1 if d is None else d)
 
 
 def attr_from_proto(p):
@@ -115,32 +122,60 @@ def _input_name(t: Tensor) -> str:
     return t.op.name if t.value_index == 0 else f"{t.op.name}:{t.value_index}"
 
 
-def node_def_of(op: Operation, add_shapes=False):
-    """The ``NodeDef`` message of one op."""
-    from .graph_def import AttrValue, NodeDef
+def node_def_of(op: Operation, add_shapes=False, ref=None, cref=None, out=None):
+    """The ``NodeDef`` message of one op (filled into ``out`` if given).
 
-    nd = NodeDef(name=op.name, op=op.type, device=op.device)
-    nd.input.extend([_input_name(t) for t in op._inputs])
-    nd.input.extend([f"^{c.name}" for c in op._control_inputs])
+    ``ref(tensor)`` names a data input (default ``"op"``/``"op:k"``); ``cref(op)`` names a
+    control input (``"^op"``) or returns ``None`` to drop it (function bodies use both).
+    """
+    from .graph_def import NodeDef
+
+    ref = ref or _input_name
+    nd = NodeDef() if out is None else out
+    nd.name, nd.op, nd.device = op.name, op.type, op.device
+    nd.input.extend([ref(t) for t in op._inputs])
+    for c in op._control_inputs:
+        name = f"^{c.name}" if cref is None else cref(c)
+        if name is not None:
+            nd.input.append(name)
+    attr = nd.attr
     for k in sorted(op._attrs):
-        nd.attr[k].CopyFrom(attr_to_proto(op._attrs[k]))
+        attr_to_proto(op._attrs[k], out=attr[k])
     if add_shapes and op._outputs:
-        lv = AttrValue.ListValue()
+        lv = attr["_output_shapes"].list
+        lv.SetInParent()
         for t in op._outputs:
-            lv.shape.add().CopyFrom(_shape_to_proto(t.shape))
-        nd.attr["_output_shapes"].CopyFrom(AttrValue(list=lv))
+            _shape_into(lv.shape.add(), t.shape)
     return nd
 
 
-def graph_def_of(graph: Graph, from_version=None, add_shapes=False):
-    """The ``GraphDef`` of ``graph`` (ops with id >= ``from_version`` only, if given)."""
-    from .graph_def import GraphDef, VersionDef
+def graph_def_of(graph: Graph, from_version=None, add_shapes=False, out=None):
+    """The ``GraphDef`` of ``graph`` (ops with id >= ``from_version`` only, if given).
 
-    gd = GraphDef(versions=VersionDef(producer=PRODUCER, min_consumer=MIN_CONSUMER))
+    Ops owned by a control-flow node (branch/body ops) are not top-level nodes: they are
+    written into ``library`` as the FunctionDefs that the ``If``/``While`` nodes name
+    (``graph_functions.py``).
+    """
+    from .graph_def import GraphDef, VersionDef
+    from .graph_functions import CF_TYPES, LibraryWriter
+
+    gd = GraphDef() if out is None else out
+    gd.versions.CopyFrom(VersionDef(producer=PRODUCER, min_consumer=MIN_CONSUMER))
+    owned = graph._cf.owner if graph._cf is not None else {}
+    writer = None
     for op in graph._ops:
         if from_version is not None and op._id < from_version:
             continue
-        gd.node.append(node_def_of(op, add_shapes))
+        if id(op) in owned:
+            continue
+        if op.type in CF_TYPES:
+            writer = writer or LibraryWriter(add_shapes)
+            gd.node.append(writer.node_def(op, _input_name, None))
+        else:
+            node_def_of(op, add_shapes, out=gd.node.add())
+    if writer is not None and len(writer.library.function):
+        gd.library.CopyFrom(writer.library)
+        writer.share_variables(gd)
     return gd
 
 
@@ -210,6 +245,9 @@ def import_graph_def(
                 f"graphjit does not implement this op yet (node '{nd.name}').",
             )
     order = _topological_order(graph_def, nodes)
+    from .graph_functions import CF_TYPES, LibraryReader
+
+    has_functions = any(nd.op in CF_TYPES for nd in graph_def.node)
     with g.name_scope(name if name is not None else "import") as prefix:
         mapped = {}
         for key, value in input_map.items():
@@ -224,10 +262,13 @@ def import_graph_def(
                     with g.name_scope("_inputs"):
                         value = convert_to_tensor(value)
                 mapped[_canon(key)] = value
+        reader = None  # If/While nodes take their branches from the function library
+        if has_functions:
+            reader = LibraryReader(graph_def.library, {prefix + n for n in nodes})
         used: set[str] = set()
         created: dict[str, Operation] = {}
         for nd in order:
-            created[nd.name] = _import_node(g, nd, prefix, created, mapped, used)
+            created[nd.name] = _import_node(g, nd, prefix, created, mapped, used, reader)
     unused = [k for k in mapped if k not in used]
     if unused:
         raise ValueError(
@@ -265,8 +306,7 @@ def _topological_order(graph_def, nodes) -> list:
     return order
 
 
-def _import_node(g, nd, prefix, created, mapped, used) -> Operation:
-    opdef = registry.get(nd.op)
+def _import_node(g, nd, prefix, created, mapped, used, reader) -> Operation:
     inputs, ctrl = [], []
     for ref in nd.input:
         if ref.startswith("^"):
@@ -291,6 +331,23 @@ def _import_node(g, nd, prefix, created, mapped, used) -> Operation:
             inputs.append(t)
         else:
             inputs.append(original)
+    return create_node(g, nd, prefix + nd.name, inputs, ctrl, prefix, reader)
+
+
+def create_node(g, nd, full, inputs, ctrl, prefix, reader) -> Operation:
+    """Create the op of NodeDef ``nd`` named ``full`` (made unique) on resolved inputs.
+
+    Control-flow nodes get their branch/body SubGraphs from the function library
+    (``reader``, a :class:`~graphjit.graph_functions.LibraryReader`).
+    """
+    opdef = registry.lookup(nd.op)
+    if opdef is None:
+        raise NotFoundError(
+            None,
+            None,
+            f"Op type not registered '{nd.op}' in binary running on graphjit. "
+            f"graphjit does not implement this op yet (node '{nd.name}').",
+        )
     attrs = dict(opdef.attr_defaults)
     accepted = _accepted_attrs(opdef)
     for k in nd.attr:
@@ -298,11 +355,13 @@ def _import_node(g, nd, prefix, created, mapped, used) -> Operation:
         # (MatMul's grad_a) that change nothing here; a kernel without **attrs cannot take them.
         if not k.startswith("_") and (accepted is None or k in accepted):
             attrs[k] = attr_from_proto(nd.attr[k])
-    full = prefix + nd.name
     if full in g._names:
         full = g.unique_name(full)  # TF uniquifies clashing names (name="")
-    with g.name_scope(None):
-        op = g.create_op(nd.op, inputs, attrs, name=full + "/", control_inputs=ctrl)
+    if reader is not None and nd.op in reader.TYPES:
+        op = reader.create(g, nd, full, inputs, ctrl, attrs, prefix)
+    else:
+        with g.name_scope(None):
+            op = g.create_op(nd.op, inputs, attrs, name=full + "/", control_inputs=ctrl)
     if nd.device:
         op._device = nd.device
     return op

@@ -133,6 +133,55 @@ def get_or_build(key, build):
         return entry
 
 
+_pending: set = set()  # keys being compiled by background threads
+_idle = threading.Condition(_lock)  # notified when _pending empties
+
+
+def build_in_background(key, build) -> bool:
+    """Compile ``key`` on a daemon thread unless it is in L1 or already being compiled.
+
+    Returns whether a thread was started. The thread runs :func:`get_or_build`, so a
+    failure is cached as :class:`Uncompilable` (logged, never raised) and a thread that
+    asks for the same key synchronously waits for this compile instead of repeating it.
+    """
+    with _lock:
+        if key in _L1 or key in _pending:
+            return False
+        _pending.add(key)
+
+    def work():
+        try:
+            get_or_build(key, build)
+        finally:
+            with _lock:
+                _pending.discard(key)
+                if not _pending:
+                    _idle.notify_all()
+
+    t = threading.Thread(target=work, name="graphjit-compile", daemon=True)
+    try:
+        t.start()
+    except RuntimeError:  # interpreter shutting down: no compile, the interpreter runs
+        with _lock:
+            _pending.discard(key)
+        return False
+    return True
+
+
+def wait_for_compiles(timeout: float | None = None) -> bool:
+    """Block until no background compile is running; ``False`` if ``timeout`` ran out.
+
+    Benchmarks and scripts that time steady-state calls use this so they do not time the
+    interpreter answering while a chain is still compiling.
+
+    >>> import graphjit
+    >>> graphjit.wait_for_compiles(timeout=1.0)
+    True
+    """
+    with _lock:
+        return _idle.wait_for(lambda: not _pending, timeout)
+
+
 def _explain_l1(key):
     prog_key, sig = key
     same = [k for k in _L1 if k[0] == prog_key]
@@ -166,7 +215,8 @@ def _version_salt() -> str:
             sys.version,
             CODEGEN_OPTIONS,
         ]
-        for name in ("kernels.py", "mathlib.py"):  # numba does not track callee changes
+        # numba does not track callee changes
+        for name in ("kernels.py", "kernels_conv.py", "mathlib.py"):
             try:
                 parts.append(hashlib.sha256((here / name).read_bytes()).hexdigest())
             except OSError:

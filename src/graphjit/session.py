@@ -193,11 +193,12 @@ class BaseSession:
         ...     sess.run({"y": y}, feed_dict={x: [1.0, 2.0]})
         {'y': array([2., 4.], dtype=float32)}
         """
-        self._check_open()
-        self._check_graph_not_empty()
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
         memo_key = None
         if options is None and run_metadata is None:
             # a repeated (fetch structure, feed keys) skips fetch mapping and feed conversion
+            # (and the empty-graph check: a memo exists only for a graph that had ops)
             keep: list = []
             memo_key = _run_memo.key(fetches, feed_dict, keep)
             if memo_key is not None:
@@ -206,6 +207,7 @@ class BaseSession:
                     out = entry.run(self, feed_dict)
                     if out is not _run_memo.MISS:
                         return out
+        self._check_graph_not_empty()
         mapper = FetchMapper(self._graph, fetches)
         feeds = self._convert_feed_dict(feed_dict)
         values = self._run_elements(mapper.elements, feeds, options, run_metadata)

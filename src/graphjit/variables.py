@@ -49,8 +49,11 @@ class Variable:
         aggregation=None,
         shape=None,
     ):
-        if variable_def is not None:
-            raise NotImplementedError("Variable(variable_def=...) is not supported")
+        if variable_def is not None:  # over existing graph elements (import_meta_graph)
+            from .train.meta_graph import init_variable_from_proto
+
+            init_variable_from_proto(self, variable_def, import_scope)
+            return
         if initial_value is None:
             raise ValueError("initial_value must be specified.")
         trainable = True if trainable is None else bool(trainable)

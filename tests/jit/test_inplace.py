@@ -64,8 +64,35 @@ def test_training_step_has_no_state_links(name):
     assert "AssignSub" in fused
     linked = [(t, why) for _, t, why in info["links"] if t in ("AssignAdd", "AssignSub")]
     assert linked == []
-    # only infallible scalar Assigns (Adam's beta powers) stay staged links
-    assert all(t == "Assign" for _, t, _ in info["links"] if "Assign" in t)
+    # Adam's beta-power Assigns (rank-0 variables) are written in place too
+    assert [t for _, t, _ in info["links"] if "Assign" in t] == []
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_training_step_chain_has_no_fallback_op(name):
+    # issue 6: every data-computing op of an MLP step is fused or a library kernel; what
+    # remains as links are MatMul/xent kernels and shape/view ops of the dynamic batch
+    g, x, y, loss, train, init, params, xv, yv = _mlp(OPTIMIZERS[name])
+    with tf.Session(graph=g) as sess:
+        sess.run(init)
+        info = graphjit.inspect_chain(sess, [loss, train], [x, y])
+    assert info["fallback"] == []
+    kinds = {t for _, t, _ in info["links"]}
+    assert kinds <= {"MatMul", "SoftmaxCrossEntropyWithLogits", "Shape", "Reshape", "BroadcastTo"}
+
+
+def test_adam_step_updates_every_variable_in_its_own_storage():
+    g, x, y, loss, train, init, params, xv, yv = _mlp(OPTIMIZERS["adam"])
+    with tf.Session(graph=g) as sess:
+        sess.run(init)
+        step = sess.make_callable([loss, train], [x, y])
+        step(xv, yv)
+        before = {name: (buf, buf.copy()) for name, buf in sess._vars.items()}
+        step(xv, yv)
+        step(xv, yv)
+        for name, (buf, old) in before.items():
+            assert sess._vars[name] is buf  # no new array per step
+            assert not np.array_equal(buf, old)  # params, slots and beta powers all moved
 
 
 def _counter():
@@ -205,3 +232,64 @@ def test_read_fetched_with_an_update_returns_the_value_before_the_update():
     np.testing.assert_array_equal(before, want_before)
     np.testing.assert_array_equal(after, want_after)
     np.testing.assert_array_equal(fetched, want_after)
+
+
+def test_metric_fetched_next_to_the_step_keeps_updates_in_place():
+    # [loss, train, accuracy]: accuracy does not depend on the updates, so the compiled
+    # chain runs it before them (fuse.writes_last) and the updates stay in place
+    g, x, y, loss, train, init, params, xv, yv = _mlp(OPTIMIZERS["adam"])
+    with g.as_default():
+        logits = loss.op.inputs[0].op.inputs[0]
+        acc = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), tf.argmax(y, 1)), tf.float32))
+    results = []
+    for jit in (False, True):
+        with config.override(disable_jit=not jit), tf.Session(graph=g) as sess:
+            sess.run(init)
+            step = sess.make_callable([loss, train, acc], [x, y])
+            out = [step(xv, yv) for _ in range(3)]
+            results.append((out, sess.run(params)))
+            if jit:
+                info = graphjit.inspect_chain(sess, [loss, train, acc], [x, y])
+                assert [t for _, t, _ in info["links"] if "Assign" in t] == []
+                assert info["fallback"] == []  # ArgMax runs as a library kernel
+    for (l0, _, a0), (l1, _, a1) in zip(results[0][0], results[1][0]):
+        np.testing.assert_allclose(l0, l1, rtol=1e-5)
+        assert a0 == a1
+    for p0, p1 in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(p0, p1, rtol=1e-5, atol=1e-6)
+
+
+def test_read_after_update_through_control_dependency_sees_the_new_value():
+    g, v, d, up, init = _counter()
+    with g.as_default(), tf.control_dependencies([up]):
+        after = v.read_value()  # a read ordered after the update (tf.identity(v) is not)
+        doubled = after * 2.0
+    for jit in (False, True):
+        with config.override(disable_jit=not jit), tf.Session(graph=g) as sess:
+            sess.run(init)
+            f = sess.make_callable([after, doubled], [d])
+            f(np.ones(4, np.float32))
+            got_after, got_doubled = f(np.ones(4, np.float32))
+            want = np.arange(4, dtype=np.float32) + 2
+            np.testing.assert_array_equal(got_after, want)
+            np.testing.assert_array_equal(got_doubled, want * 2)
+
+
+def test_rank0_variable_committed_by_the_interpreter_is_then_updated_in_place():
+    # an interpreted run commits numpy scalars for rank-0 updates (global step, Adam's beta
+    # powers); the compiled tail must take over that storage, not fail and replay every step
+    g, x, y, loss, train, init, params, xv, yv = _mlp(OPTIMIZERS["adam"])
+    with g.as_default():
+        gs = tf.train.get_or_create_global_step()
+        step_op = tf.group(train, tf.assign_add(gs, 1))
+    with tf.Session(graph=g) as sess:
+        sess.run([init, gs.initializer])
+        with config.override(disable_jit=True):
+            sess.run(step_op, {x: xv, y: yv})
+        step = sess.make_callable([loss, step_op], [x, y])
+        step(xv, yv)
+        before = dict(sess._vars)
+        step(xv, yv)
+        for name, buf in before.items():
+            assert sess._vars[name] is buf, name  # updated in place, not swapped by a replay
+        assert sess.run(gs) == 3

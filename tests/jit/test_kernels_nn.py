@@ -121,3 +121,24 @@ def test_sparse_xent_bad_label_raises_tf_error_when_compiled():
         np.testing.assert_allclose(fn(xv, np.array([0, 2], np.int32)), [np.log(3)] * 2, 1e-6)
         with pytest.raises(tf.errors.InvalidArgumentError, match="outside the valid range"):
             fn(xv, np.array([0, 3], np.int32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("op,fn", [("ArgMax", "argmax"), ("ArgMin", "argmin")])
+def test_arg_kernels_match_numpy_kernel_including_nan_and_ties(op, fn, dtype):
+    rng = np.random.default_rng(3)
+    x = np.concatenate([np.array(EDGE_ROWS), rng.standard_normal((5, 3))]).astype(dtype)
+    x[-1] = 0.5  # a tie: the first index wins
+    for out_t in (tf.int64, tf.int32):
+        for axis in (np.int32(1), np.int64(-1), np.int32(0)):  # axis 0 uses the numpy kernel
+            got = getattr(kernels, fn)(x, axis, output_type=out_t)
+            want = registry.get(op).numpy(x, axis, output_type=out_t)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float32, 1e-5), (np.float64, 1e-12)])
+def test_l2_loss_kernel_matches_numpy_kernel(dtype, rtol):
+    x = np.random.default_rng(4).standard_normal((33, 17)).astype(dtype)
+    _close(kernels.l2_loss(x), _ref("L2Loss", x), rtol)
+    _close(kernels.l2_loss(x[:0]), _ref("L2Loss", x[:0]), rtol)

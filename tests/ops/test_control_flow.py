@@ -334,13 +334,14 @@ def test_cond_gradient_trains_a_variable():
             assert sess.run(gv, {p: False}) == 3.0
 
 
-def test_while_loop_gradient_is_a_lookup_error():
+def test_while_loop_gradient_flows_to_captures():  # more in test_while_grad.py
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [])
         _, y = tf.while_loop(lambda i, y: i < 3, lambda i, y: (i + 1, y * x),
                              [tf.constant(0), tf.constant(1.0)])  # fmt: skip
-        with pytest.raises(LookupError, match="While"):
-            tf.gradients(y, [x])
+        (dx,) = tf.gradients(y, [x])
+        with tf.Session() as sess:
+            assert sess.run(dx, {x: 2.0}) == 12.0
 
 
 # ------------------------------------------------------------------ identity_n, export

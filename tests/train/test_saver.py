@@ -108,8 +108,10 @@ def test_max_to_keep_deletes_oldest_checkpoints(tmp_path):
         "checkpoint",
         "m-2.data-00000-of-00001",
         "m-2.index",
+        "m-2.meta",
         "m-3.data-00000-of-00001",
         "m-3.index",
+        "m-3.meta",
     ]
     state = tf.train.get_checkpoint_state(str(tmp_path))
     assert state.model_checkpoint_path == paths[3]

@@ -139,6 +139,15 @@ def test_constant_incompatible_python_value_raises_type_error(g, value, dtype, m
         tf.constant(value, dtype=dtype)
 
 
+def test_constant_python_complex_for_complex_dtype(g):
+    with tf.Session() as sess:
+        value = sess.run(tf.constant([1.5 - 2j, 3], dtype=tf.complex64))
+    assert value.dtype == np.complex64
+    np.testing.assert_array_equal(value, [1.5 - 2j, 3])
+    with pytest.raises(TypeError, match="Expected float32, but got"):
+        tf.constant([1.5 - 2j], dtype=tf.float32)
+
+
 def test_constant_numpy_array_is_cast_to_dtype(g):
     assert tf.constant(np.array([1.5]), dtype=tf.int32).dtype is tf.int32
 

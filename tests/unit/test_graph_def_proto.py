@@ -64,7 +64,7 @@ message TensorShapeProto {
 message VersionDef {
   int32 producer = 1; int32 min_consumer = 2; repeated int32 bad_consumers = 3;
 }
-message ResourceHandleProto {}
+message ResourceHandleProto { message DtypeAndShape {} }
 message TensorProto {
   DataType dtype = 1;
   TensorShapeProto tensor_shape = 2;
@@ -120,7 +120,60 @@ message NodeDef {
   ExperimentalDebugInfo experimental_debug_info = 6;
   FullTypeDef experimental_type = 7;
 }
-message FunctionDefLibrary {}
+message OpDef {
+  string name = 1;
+  message ArgDef {
+    string name = 1;
+    string description = 2;
+    DataType type = 3;
+    string type_attr = 4;
+    string number_attr = 5;
+    string type_list_attr = 6;
+    repeated ResourceHandleProto.DtypeAndShape handle_data = 7;
+    bool is_ref = 16;
+    FullTypeDef experimental_full_type = 17;
+  }
+  repeated ArgDef input_arg = 2;
+  repeated ArgDef output_arg = 3;
+  repeated string control_output = 20;
+  message AttrDef {
+    string name = 1;
+    string type = 2;
+    AttrValue default_value = 3;
+    string description = 4;
+    bool has_minimum = 5;
+    int64 minimum = 6;
+    AttrValue allowed_values = 7;
+  }
+  repeated AttrDef attr = 4;
+  OpDeprecation deprecation = 8;
+  string summary = 5;
+  string description = 6;
+  bool is_commutative = 18;
+  bool is_aggregate = 16;
+  bool is_stateful = 17;
+  bool allows_uninitialized_input = 19;
+  bool is_distributed_communication = 21;
+}
+message OpDeprecation { int32 version = 1; string explanation = 2; }
+message OpList { repeated OpDef op = 1; }
+message FunctionDefLibrary {
+  repeated FunctionDef function = 1;
+  repeated GradientDef gradient = 2;
+  repeated RegisteredGradient registered_gradients = 3;
+}
+message FunctionDef {
+  OpDef signature = 1;
+  map<string, AttrValue> attr = 5;
+  message ArgAttrs { map<string, AttrValue> attr = 1; }
+  map<uint32, ArgAttrs> arg_attr = 7;
+  map<uint32, uint32> resource_arg_unique_id = 8;
+  repeated NodeDef node_def = 3;
+  map<string, string> ret = 4;
+  map<string, string> control_ret = 6;
+}
+message GradientDef { string function_name = 1; string gradient_func = 2; }
+message RegisteredGradient { string gradient_func = 1; string registered_op_type = 2; }
 message GraphDebugInfo {}
 message GraphDef {
   repeated NodeDef node = 1;
@@ -254,6 +307,8 @@ message RunMetadata {
 UNMODELLED = {
     "TensorProto.resource_handle_val",
     "NodeDef.experimental_type",
+    "OpDef.ArgDef.handle_data",
+    "OpDef.ArgDef.experimental_full_type",
     "ConfigProto.rpc_options",
     "ConfigProto.cluster_def",
     "NodeExecStats.memory",

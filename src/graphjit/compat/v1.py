@@ -268,6 +268,13 @@ random = _types.SimpleNamespace(
     set_random_seed=_rnd.set_random_seed,
     set_seed=_rnd.set_random_seed,
 )
+from ..ops import random_more as _rm  # noqa: E402
+
+multinomial, random_shuffle = _rm.multinomial, _rm.random_shuffle
+random_gamma, random_poisson, get_seed = _rm.random_gamma, _rm.random_poisson, _rm.get_seed_pair
+random.categorical, random.multinomial = _rm.categorical, _rm.multinomial
+random.shuffle, random.gamma = _rm.random_shuffle, _rm.random_gamma
+random.poisson, random.get_seed = _rm.random_poisson, get_seed
 nn = _types.SimpleNamespace(
     relu=_nn.relu,
     relu6=_nn.relu6,
@@ -340,6 +347,20 @@ debugging = _types.SimpleNamespace(
 )  # fmt: skip
 debugging.assert_all_finite = _dbg.check_numerics
 
+# ---- string ops (ops/strings.py, ops/strings_regex.py): numpy links over bytes objects
+from ..ops import strings as _str_ops  # noqa: E402
+from ..ops import strings_regex as _rx  # noqa: E402
+
+as_string, string_join, substr = _str_ops.as_string, _str_ops.string_join, _str_ops.substr
+string_split, string_to_number = _str_ops.string_split, _str_ops.string_to_number
+string_strip, regex_replace = _str_ops.strip, _rx.regex_replace
+strings = _types.SimpleNamespace(
+    as_string=as_string, join=string_join, substr=substr, regex_replace=regex_replace,
+    regex_full_match=_rx.regex_full_match, split=_str_ops.strings_split,
+    length=_str_ops.string_length, to_number=string_to_number, lower=_str_ops.lower,
+    upper=_str_ops.upper, strip=string_strip,
+)  # fmt: skip
+
 # ---- imported on first use (PEP 562 module __getattr__), so `import graphjit.compat.v1`
 # does not pay for protobuf messages, GraphDef I/O, gradients or training (~40 ms):
 # tf.ConfigProto/RunOptions/GraphDef, tf.gradients, tf.train, tf.summary, tf.app/flags/logging,
@@ -351,6 +372,7 @@ _LAZY_ATTRS = {
     ),
     "GraphDef": "graph_def",
     "NodeDef": "graph_def",
+    "MetaGraphDef": "train.meta_graph_pb",
     "import_graph_def": "graph_io",
     "gradients": "gradients",
     **dict.fromkeys(

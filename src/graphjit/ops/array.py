@@ -383,7 +383,7 @@ def strided_slice(
     ]
     attrs = {
         "T": x.dtype,
-        "Index": _dt.int32,
+        "Index": parts[0].dtype,
         "begin_mask": begin_mask,
         "end_mask": end_mask,
         "ellipsis_mask": ellipsis_mask,
@@ -420,7 +420,20 @@ def _getitem(tensor, key):
             masks["shrink_axis_mask"] |= bit
             begin.append(k), end.append(k + 1), strides.append(1)
     with tensor.graph.as_default():
-        return strided_slice(tensor, begin, end, strides, name="strided_slice", **masks)
+        parts = [begin, end, strides]
+        if any(isinstance(v, Tensor) for part in parts for v in part):
+            # a scalar tensor index: pack each list into one int vector (TF's _slice_helper)
+            wide = any(isinstance(v, Tensor) and v.dtype is _dt.int64 for p in parts for v in p)
+            dt = _dt.int64 if wide else _dt.int32
+            parts = [stack([_as_index(v, dt) for v in p]) for p in parts]
+        return strided_slice(tensor, *parts, name="strided_slice", **masks)
+
+
+def _as_index(v, dt):
+    """An index component as a scalar tensor of dtype ``dt``."""
+    if isinstance(v, Tensor):
+        return v if v.dtype is dt else cast(v, dt)
+    return constant(v, dtype=dt)
 
 
 def _index_int(k):
@@ -428,6 +441,8 @@ def _index_int(k):
         raise TypeError("Only integers, slices, ellipsis and tf.newaxis are valid indices.")
     if isinstance(k, (int, np.integer)):
         return int(k)
+    if isinstance(k, Tensor) and k.dtype in (_dt.int32, _dt.int64) and k.shape.ndims in (0, None):
+        return k
     raise TypeError(
         f"Only integers, slices (`:`), ellipsis (`...`), tf.newaxis (`None`) and scalar "
         f"int32/int64 tensors are valid indices, got {k!r}"

@@ -8,7 +8,10 @@ one is a ``ValueError``. A frame's recorded ops become a :class:`SubGraph` attri
 ``If``/``While`` node, pruned lazily into a sub-:class:`~graphjit.program.Program`. Outer
 tensors used inside a branch are *captured*: they become explicit inputs of the node, fed to
 the sub-program. Variables are not captured; the sub-program reads and writes them through
-the run context like any program, so a branch that is not taken never touches them.
+the run context like any program, so a branch that is not taken never touches them. (A
+``While`` also lists the float variables its body reads as trailing inputs, only so that
+gradients see the path; its kernel ignores their values. Gradients: ``grads_control.py``
+for ``If``, ``grads_while.py`` for ``While``.)
 
 Execution: the numpy kernel runs the taken branch (or the loop) with the interpreter in a
 child run context (staged writes are shared, committed only if the whole run succeeds). The
@@ -29,6 +32,7 @@ from .. import dtypes as _dt
 from ..errors import InvalidArgumentError
 from ..graph import Operation, Tensor, convert_to_tensor, get_default_graph
 from ..shapes import TensorShape, as_shape
+from . import grads_while as _gw
 from . import registry as R
 from .nest import flatten, pack_as, same_structure
 
@@ -38,12 +42,13 @@ from .nest import flatten, pack_as, same_structure
 class _Frame:
     """Ops created while one branch/body function runs, and the outer tensors they capture."""
 
-    __slots__ = ("captures", "control", "ids", "op", "ops")
+    __slots__ = ("captures", "control", "ids", "op", "ops", "reads")
 
     def __init__(self):
         self.ops: list[Operation] = []
         self.ids: set[int] = set()
         self.captures: dict[int, Tensor] = {}  # insertion-ordered
+        self.reads: dict[int, Tensor] = {}  # outer ref variables read (not assigned) inside
         self.control: list[Operation] = []  # control edges to outer ops, hoisted onto the op
         self.op: Operation | None = None  # the If/While op, once built
 
@@ -60,12 +65,13 @@ class _Frame:
 class _State:
     """Per-graph control-flow state (``Graph._cf``): open frames and op ownership."""
 
-    __slots__ = ("exporting", "owner", "stack")
+    __slots__ = ("exporting", "owner", "stack", "while_grads")
 
     def __init__(self):
         self.stack: list[_Frame] = []
         self.owner: dict[int, _Frame] = {}  # id(op) -> frame of the op that owns it
-        self.exporting = 0  # > 0 while gradients of a cond are built
+        self.exporting = 0  # > 0 while gradients of a cond or loop are built
+        self.while_grads: dict = {}  # id(While op) -> its gradient loop being built
 
     def map_inputs(self, inputs, op_type):
         """Graph hook: refuse (or export, for gradients) tensors owned by a finished frame."""
@@ -99,9 +105,14 @@ class _State:
         frame = self.stack[-1]
         frame.ops.append(op)
         frame.ids.add(id(op))
-        for t in op._inputs:
-            if id(t.op) not in frame.ids and t.op.type not in _VARIABLE_OPS:
+        ref_input = R.get(op.type).ref_input
+        for i, t in enumerate(op._inputs):
+            if id(t.op) in frame.ids:
+                continue
+            if t.op.type not in _VARIABLE_OPS:
                 frame.captures.setdefault(id(t), t)
+            elif i != ref_input:
+                frame.reads.setdefault(id(t), t)
         for c in op._control_inputs:
             if id(c) not in frame.ids and c not in frame.control and id(c) not in self.owner:
                 frame.control.append(c)
@@ -149,18 +160,22 @@ class SubGraph:
     """A branch or loop body as an attribute of its control-flow node.
 
     ``fetches`` may hold ``None`` for outputs this branch does not compute (tensors exported
-    from the other branch for gradients): those yield zeros. Immutable: exporting an output
-    replaces the attribute with a new SubGraph, so programs already pruned stay consistent.
+    from the other branch for gradients): those yield zeros. ``extra`` (loop bodies only) are
+    the tensors a loop's gradient reads at every iteration: the program fetches them after
+    ``fetches``, but they are not outputs of the function (GraphDef export ignores them).
+    Immutable: exporting an output replaces the attribute with a new SubGraph, so programs
+    already pruned stay consistent.
     """
 
-    __slots__ = ("_program", "feeds", "fetches", "ids", "name", "targets")
+    __slots__ = ("_program", "extra", "feeds", "fetches", "ids", "name", "targets")
 
-    def __init__(self, name, ids, feeds, fetches, targets):
+    def __init__(self, name, ids, feeds, fetches, targets, extra=()):
         self.name = name
         self.ids = frozenset(ids)
         self.feeds = tuple(feeds)
         self.fetches = tuple(fetches)
         self.targets = tuple(targets)
+        self.extra = tuple(extra)
         self._program = None
 
     @property
@@ -168,7 +183,7 @@ class SubGraph:
         if self._program is None:
             from ..program import prune
 
-            fetches = [t for t in self.fetches if t is not None]
+            fetches = [t for t in self.fetches if t is not None] + list(self.extra)
             self._program = prune(fetches, self.feeds, self.targets, within=self.ids)
         return self._program
 
@@ -182,7 +197,7 @@ class SubGraph:
         return any(_is_stateful(n.opdef) for n in self.program.nodes)
 
     def replace(self, **kw) -> SubGraph:
-        d = {k: getattr(self, k) for k in ("name", "ids", "feeds", "fetches", "targets")}
+        d = {k: getattr(self, k) for k in ("name", "ids", "feeds", "fetches", "targets", "extra")}
         d.update(kw)
         return SubGraph(**d)
 
@@ -253,21 +268,31 @@ for _t in ("If", "StatelessIf"):
             fallback=_FALLBACK, grad=_if_grad)  # fmt: skip
 
 
-def _while_kernel(ctx, node, *args, T, cond, body, output_shapes, has_maximum_iterations, **_):
+def _while_kernel(ctx, node, *args, T, cond, body, output_shapes, Tcaptures=(),
+                  has_maximum_iterations, **_):  # fmt: skip
     limit = None
     if has_maximum_iterations:
         limit, args = int(np.asarray(args[0])), args[1:]
     n = len(T)
-    vals, caps = list(args[:n]), list(args[n:])
+    # inputs past the captures are variables the body reads live (edges for gradients only)
+    vals, caps = list(args[:n]), list(args[n : n + len(Tcaptures)])
     cctx, bctx = ctx.child(cond.program), ctx.child(body.program)
-    from ..interp import run_program
+    # Once a gradient is built, the op also returns its iteration count and, per tensor the
+    # gradient reads (the body's ``extra`` fetches), its value at every iteration.
+    record = len(node.outputs) > n
+    traces: list[list] = [[] for _ in body.extra] if record else []
+    # pure cond/body sub-programs run as compiled chains (executor.run_sub)
+    from ..executor import run_sub
 
     i = 0
     while limit is None or i < limit:
-        (pred,) = run_program(cond.program, vals + caps, cctx)
+        (pred,) = run_sub(cond.program, vals + caps, cctx)
         if not _to_bool(pred):
             break
-        vals = run_program(body.program, vals + caps, bctx)
+        outs = run_sub(body.program, vals + caps, bctx)
+        vals = outs[:n]
+        for trace, v in zip(traces, outs[n:]):
+            trace.append(v)
         i += 1
         for k, (v, shape) in enumerate(zip(vals, output_shapes)):
             if not shape.is_compatible_with(np.shape(v)):
@@ -277,12 +302,32 @@ def _while_kernel(ctx, node, *args, T, cond, body, output_shapes, has_maximum_it
                     f"Loop variable {k} has shape {list(np.shape(v))} after {i} iterations, "
                     f"which is not compatible with its shape invariant {shape}.",
                 )
+    if record:
+        vals = [*vals, np.int32(i), *(_list_value(t) for t in traces)]
     return vals[0] if len(node.outputs) == 1 else tuple(vals)
+
+
+def _list_value(items: list) -> np.ndarray:
+    """A ``variant`` scalar holding a Python list (one accumulated value per iteration)."""
+    out = np.empty((), dtype=object)
+    out[()] = items
+    return out
+
+
+def _while_grad(op, *grads):
+    from .grads_while import while_grad
+
+    return while_grad(op, *grads)
 
 
 for _t in ("While", "StatelessWhile"):
     R.defop(_t, R.OPAQUE, _out_infer, _while_kernel, uses_ctx=True, stateful=_t == "While",
-            fallback=_FALLBACK, attr_defaults={"parallel_iterations": 10})  # fmt: skip
+            fallback=_FALLBACK, attr_defaults={"parallel_iterations": 10},
+            grad=_while_grad)  # fmt: skip
+
+# Reads one accumulated value of a While (its gradient loop's view of the forward body).
+R.defop("TensorListGetItem", R.OPAQUE, _gw._get_item_infer, _gw._get_item_kernel,
+        fallback="reads one element of a loop's accumulated values (a Python list)")  # fmt: skip
 
 _CF_TYPES = frozenset({"If", "While"})
 _VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp"})

@@ -1,4 +1,4 @@
-"""Gradients of control flow: ``If``/``StatelessIf`` (``While`` has none yet).
+"""Gradients of control flow: ``If``/``StatelessIf`` (``While``: see ``grads_while.py``).
 
 The gradient of a cond is another cond on the same predicate whose branches differentiate the
 forward branches (TF's cond_v2 scheme). Gradient ops reading a forward branch's intermediate
@@ -21,10 +21,9 @@ def export_output(frame, t: Tensor) -> Tensor:
     if op is None:
         raise ValueError(f"Tensor '{t.name}' is used before its control-flow op is built.")
     if op.type in _WHILE:
-        raise LookupError(
-            f"No gradient defined for operation '{op.name}' (op type: {op.type}): gradients "
-            "through tf.while_loop are not supported by graphjit yet."
-        )
+        from .grads_while import export_from_while
+
+        return export_from_while(frame, t)
     then_b, else_b = op._attrs["then_branch"], op._attrs["else_branch"]
     for b in (then_b, else_b):
         for k, f in enumerate(b.fetches):

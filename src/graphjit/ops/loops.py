@@ -3,7 +3,9 @@
 The cond and body functions run once, on placeholders standing for the loop variables (shaped
 by the shape invariants), inside one frame; the node holds two sub-programs over the same
 feeds (loop variables, then captured outer tensors). The kernel iterates them in the
-interpreter. Gradients through a loop are not supported yet (``LookupError``).
+interpreter. ``tf.gradients`` through a loop builds a backward loop over the iterations the
+forward loop recorded (see ``grads_while.py``); ``back_prop=False`` cuts it with
+``StopGradient`` on the outputs, as TF does.
 """
 
 from __future__ import annotations
@@ -59,6 +61,12 @@ def while_loop(
     less specific ``shape_invariants`` entry (else ``ValueError``). Stateful ops in the body
     run on every iteration. With ``maximum_iterations`` the loop stops after that many steps.
 
+    ``tf.gradients`` flows through the loop to the initial values and to outer tensors the
+    body uses or variables it reads (float and complex ones; integer loop variables get
+    ``None``). The forward pass then keeps the values the gradient needs from every
+    iteration. With ``back_prop=False`` the outputs pass through ``StopGradient`` and get no
+    gradient.
+
     >>> import graphjit.compat.v1 as tf
     >>> with tf.Graph().as_default():
     ...     i, s = tf.while_loop(lambda i, s: i < 5, lambda i, s: (i + 1, s + i), [0, 0])
@@ -106,8 +114,8 @@ def while_loop(
             out = body(*args)
             if single and not (isinstance(out, (list, tuple)) and len(out) == 1):
                 out = [out]
-            elif len(structure) == 1 and not isinstance(out, (list, tuple)):
-                out = [out]
+            elif len(structure) == 1 and not isinstance(out, (list, tuple, dict)):
+                out = [out]  # TF wraps a lone tensor, not a nested structure
             if not same_structure(list(structure), list(out)):
                 raise ValueError(
                     "The two structures don't have the same nested structure.\n\n"
@@ -145,7 +153,10 @@ def while_loop(
             "has_maximum_iterations": max_t is not None,
         }
         stateful = cond_sub.stateful or body_sub.stateful
-        inputs = ([max_t] if max_t is not None else []) + flat_in + caps
+        # Float variables the body reads (live, through the run context) are also inputs, so
+        # that tf.gradients sees the path from a variable to the loop; the kernel skips them.
+        reads = [t for t in frame.reads.values() if t.dtype.is_floating or t.dtype.is_complex]
+        inputs = ([max_t] if max_t is not None else []) + flat_in + caps + reads
         with g.name_scope(None):
             op = g.create_op(
                 "While" if stateful else "StatelessWhile",
@@ -155,9 +166,17 @@ def while_loop(
                 control_inputs=frame.control,
             )
         cf._close(g, frame, op)
-    result = pack_as(structure, list(op.outputs))
-    if single or (len(structure) == 1 and not return_same_structure):
+    outs = list(op.outputs)
+    if not back_prop:  # TF (while_v2) cuts the gradient at the outputs
+        from .array import stop_gradient
+
+        with g.as_default(), g.name_scope(None):
+            outs = [stop_gradient(t, name=f"{base}/StopGradient") for t in outs]
+    result = pack_as(structure, outs)
+    if single:
         return result[0]
+    if len(outs) == 1 and not return_same_structure:
+        return outs[0]  # TF: one loop variable in all comes back bare, however nested
     return result
 
 

@@ -2,8 +2,8 @@
 beyond the core (Any/All, ArgMax/ArgMin, Cumsum, logsumexp, count_nonzero).
 
 Scalar templates follow ``ops/math.py``: a bare name (``"expm1"``) is a function the compiler
-maps to a vectorizable math routine (see ``codegen._NP_NAMES``); other functions are written as
-``np.<ufunc>({0})`` templates, rendered inline.
+maps to a vectorizable math routine (see ``codegen_exprs.NP_NAMES``); other functions are
+written as ``np.<ufunc>({0})`` templates, rendered inline.
 """
 
 from __future__ import annotations
@@ -275,9 +275,8 @@ def _arg_kernel(fn):
 
 
 _ARG = {"output_type": _dt.int64}
-_ARGF = "index reduction; no template yet"
-defop("ArgMax", OPAQUE, _arg_infer, _arg_kernel(np.argmax), fallback=_ARGF, attr_defaults=_ARG)
-defop("ArgMin", OPAQUE, _arg_infer, _arg_kernel(np.argmin), fallback=_ARGF, attr_defaults=_ARG)
+defop("ArgMax", OPAQUE, _arg_infer, _arg_kernel(np.argmax), kernel="argmax", attr_defaults=_ARG)
+defop("ArgMin", OPAQUE, _arg_infer, _arg_kernel(np.argmin), kernel="argmin", attr_defaults=_ARG)
 
 
 def _arg_fn(op_type, fname):

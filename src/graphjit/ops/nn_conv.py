@@ -1,8 +1,11 @@
 """Convolution and pooling: Conv2D, MaxPool, AvgPool and their gradient ops.
 
-All are OPAQUE ops with numpy kernels (a loop over the kernel window with one matmul per tap,
-i.e. im2col without materialising the column matrix); attribute names and padding rules are
-TF's (``SAME``: output ``ceil(in / stride)``, padding split with the extra row after).
+All are OPAQUE ops. The numpy kernels here (a loop over the kernel window with one matmul per
+tap, i.e. im2col without materialising the column matrix) are the reference and the
+interpreter's kernels; compiled chains run the library kernels of
+:mod:`graphjit.kernels_conv` (patch gather + one GEMM per block, compiled pool loops), named
+by ``kernel=``. Attribute names and padding rules are TF's (``SAME``: output
+``ceil(in / stride)``, padding split with the extra row after).
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from .array_more import _ints, _shape_from_tensor, as_index
 from .common import FLOATS, check_dtype, make1
 from .registry import OPAQUE, defop
 
-CONV = "numpy kernel (per-tap matmul); no compiled lowering yet"
 _CONV_DEFAULTS = {"data_format": "NHWC", "dilations": [1, 1, 1, 1], "use_cudnn_on_gpu": True}
 _POOL_DEFAULTS = {"data_format": "NHWC"}
 
@@ -129,7 +131,7 @@ def _conv_kernel(x, f, **attrs):
     return _from_nhwc(out, fmt)
 
 
-defop("Conv2D", OPAQUE, _conv_infer, _conv_kernel, fallback=CONV, attr_defaults=_CONV_DEFAULTS)
+defop("Conv2D", OPAQUE, _conv_infer, _conv_kernel, kernel="conv2d", attr_defaults=_CONV_DEFAULTS)
 
 
 def _conv_bp_input_infer(inputs, attrs):
@@ -186,7 +188,7 @@ defop(
     OPAQUE,
     _conv_bp_input_infer,
     _conv_bp_input,
-    fallback=CONV,
+    kernel="conv2d_backprop_input",
     attr_defaults=_CONV_DEFAULTS,
 )
 defop(
@@ -194,7 +196,7 @@ defop(
     OPAQUE,
     _conv_bp_filter_infer,
     _conv_bp_filter,
-    fallback=CONV,
+    kernel="conv2d_backprop_filter",
     attr_defaults=_CONV_DEFAULTS,
 )
 
@@ -360,7 +362,8 @@ def _max_pool_grad(x, y, dy, **attrs):
     x, dy = _to_nhwc(x, fmt), _to_nhwc(dy, fmt)
     w, geom = _max_taps(x, attrs)
     first = np.argmax(w, axis=0)  # the first maximal tap gets the gradient, as in TF
-    per_tap = (np.arange(w.shape[0])[:, None, None, None, None] == first) * dy
+    # np.where, not ``mask * dy``: a NaN/inf gradient must not leak into the other taps
+    per_tap = np.where(np.arange(w.shape[0])[:, None, None, None, None] == first, dy, 0)
     return _from_nhwc(np.asarray(_scatter_taps(per_tap, geom, x.shape, dy.dtype), order="C"), fmt)
 
 
@@ -386,12 +389,11 @@ def _avg_grad_infer(inputs, attrs):
     return [(inputs[1].dtype, _shape_from_tensor(inputs[0]))]
 
 
-POOL = "numpy kernel (window taps); no compiled lowering yet"
-defop("MaxPool", OPAQUE, _pool_infer, _max_pool, fallback=POOL, attr_defaults=_POOL_DEFAULTS)
-defop("AvgPool", OPAQUE, _pool_infer, _avg_pool, fallback=POOL, attr_defaults=_POOL_DEFAULTS)
-defop("MaxPoolGrad", OPAQUE, _same_as_input0, _max_pool_grad, fallback=POOL,
+defop("MaxPool", OPAQUE, _pool_infer, _max_pool, kernel="max_pool", attr_defaults=_POOL_DEFAULTS)
+defop("AvgPool", OPAQUE, _pool_infer, _avg_pool, kernel="avg_pool", attr_defaults=_POOL_DEFAULTS)
+defop("MaxPoolGrad", OPAQUE, _same_as_input0, _max_pool_grad, kernel="max_pool_grad",
       attr_defaults=_POOL_DEFAULTS)  # fmt: skip
-defop("AvgPoolGrad", OPAQUE, _avg_grad_infer, _avg_pool_grad, fallback=POOL,
+defop("AvgPoolGrad", OPAQUE, _avg_grad_infer, _avg_pool_grad, kernel="avg_pool_grad",
       attr_defaults=_POOL_DEFAULTS)  # fmt: skip
 
 

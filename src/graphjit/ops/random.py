@@ -59,8 +59,9 @@ def _generator(ctx, node, seed, seed2):
 
 def _shape_arg(shape):
     s = [int(d) for d in np.asarray(shape).reshape(-1)]
-    if any(d < 0 for d in s):
-        raise InvalidArgumentError(None, None, f"Dimension must be non-negative, got {s}")
+    for d in s:
+        if d < 0:
+            raise InvalidArgumentError(None, None, f"Dimension {d} must be >= 0")  # TF's words
     return s
 
 

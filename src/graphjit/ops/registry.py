@@ -43,7 +43,9 @@ class OpDef:
     scalar : str or callable or None
         For elementwise ops, the expression template rendered inside fused loops.
     kernel : str or None
-        For opaque ops, the name of an ``@njit`` function in ``graphjit.kernels``.
+        For opaque ops, the name of a library kernel in ``graphjit.kernels`` or
+        ``graphjit.kernels_conv`` (a Python wrapper around compiled loops and/or BLAS, run as
+        a driver link; it falls back to ``numpy`` for dtypes it does not compile).
     grad : callable or None
         ``grad(op, *output_grads) -> [input_grad or None, ...]`` built from graph ops.
     ref_input : int or None

@@ -8,6 +8,8 @@ from .global_step import (
     get_global_step,
     get_or_create_global_step,
 )
+from .meta_graph import export_meta_graph, import_meta_graph, read_meta_graph_file
+from .meta_graph_pb import SaverDef
 from .optimizer import Optimizer
 from .optimizers import (
     AdadeltaOptimizer,
@@ -40,18 +42,22 @@ __all__ = [
     "Optimizer",
     "RMSPropOptimizer",
     "Saver",
+    "SaverDef",
     "assert_global_step",
     "checkpoint_exists",
     "create_global_step",
     "exponential_decay",
+    "export_meta_graph",
     "get_checkpoint_state",
     "get_global_step",
     "get_or_create_global_step",
+    "import_meta_graph",
     "latest_checkpoint",
     "list_variables",
     "load_variable",
     "piecewise_constant",
     "polynomial_decay",
+    "read_meta_graph_file",
     "summary_iterator",
     "update_checkpoint_state",
 ]

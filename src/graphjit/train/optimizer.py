@@ -3,7 +3,9 @@
 An optimizer turns ``(gradient, variable)`` pairs into graph ops: each update is built from
 ordinary ops (``Assign``/``AssignAdd``/``AssignSub`` on the variable and on its *slot* variables),
 so a training step is one graph that the compiler fuses like any other. Subclasses implement
-``_create_slots``, ``_prepare``, ``_apply_dense`` and optionally ``_finish``, as in TF.
+``_create_slots``, ``_prepare``, ``_apply_dense``, ``_apply_sparse`` (``IndexedSlices``
+gradients, e.g. of ``tf.gather``; only the named rows change) and optionally ``_finish``, as in
+TF.
 """
 
 from __future__ import annotations
@@ -209,13 +211,7 @@ class Optimizer:
                     if grad is None:
                         continue
                     with graph.name_scope("update_" + var.op.name):
-                        grad = self._densify(grad, var)
-                        if grad.dtype is not var.dtype:
-                            raise TypeError(
-                                f"Gradient dtype {grad.dtype.name} does not match variable "
-                                f"{var.op.name} dtype {var.dtype.name}"
-                            )
-                        update_ops.append(self._apply_dense(grad, var))
+                        update_ops.append(self._update_op(grad, var))
                 if global_step is None:
                     apply_updates = self._finish(update_ops, scope)
                 else:
@@ -306,20 +302,46 @@ class Optimizer:
         """Hyperparameter tensor ``t`` cast to the dtype of ``var``."""
         return t if t.dtype is var.dtype else cast(t, var.dtype)
 
-    def _densify(self, grad, var):
+    def _update_op(self, grad, var):
+        """The update of one variable (TF's ``_RefVariableProcessor.update_op``).
+
+        Dense gradients go to ``_apply_dense`` (then the variable's constraint, if any);
+        ``IndexedSlices`` go to ``_apply_sparse_duplicate_indices``, which touches only the
+        rows the slices name.
+        """
         from ..sparse import IndexedSlices
 
+        if grad.dtype is not var.dtype:
+            raise TypeError(
+                f"Gradient dtype {grad.dtype.name} does not match variable "
+                f"{var.op.name} dtype {var.dtype.name}"
+            )
         if isinstance(grad, IndexedSlices):
-            # Dense application of a sparse gradient: sum the slices into a zero tensor.
-            try:
-                from ..ops.indexing import unsorted_segment_sum
-            except ImportError:
-                raise NotImplementedError(
-                    f"Sparse (IndexedSlices) gradient for {var.op.name} needs "
-                    "unsorted_segment_sum, which this graphjit build lacks."
-                ) from None
-            return unsorted_segment_sum(grad.values, grad.indices, var.shape[0])
-        return grad
+            if var.constraint is not None:
+                raise RuntimeError("Cannot use a constraint function on a sparse variable.")
+            return self._apply_sparse_duplicate_indices(grad, var)
+        update_op = self._apply_dense(grad, var)
+        if var.constraint is None:
+            return update_op
+        with var.graph.control_dependencies([update_op]):
+            # a fresh read: the snapshot ``var/read`` may be taken before the update
+            return var.assign(var.constraint(var.read_value()))
+
+    def _apply_sparse_duplicate_indices(self, grad, var):
+        """Sum the slices of repeated indices, then ``_apply_sparse`` (as TF).
+
+        The sparse kernels apply a nonlinear row update once per index, so TF sums duplicate
+        indices first; optimizers whose update is linear in the gradient (gradient descent)
+        override this and scatter the slices directly.
+        """
+        from ..sparse import IndexedSlices
+
+        values, indices = _deduplicate_indexed_slices(grad.values, grad.indices)
+        return self._apply_sparse(IndexedSlices(values, indices, grad.dense_shape), var)
+
+    def _apply_sparse(self, grad, var):
+        """Apply an ``IndexedSlices`` gradient without repeated indices (TF: required)."""
+        raise NotImplementedError()
 
     def _assert_valid_dtypes(self, tensors):
         for t in tensors:
@@ -328,6 +350,17 @@ class Optimizer:
                 raise ValueError(
                     f"Invalid type {dtype!r} for {t.name}, expected: {[d for d in _FLOAT_TYPES]}."
                 )
+
+
+def _deduplicate_indexed_slices(values, indices):
+    """``(summed_values, unique_indices)``: the slices of each repeated index summed (TF)."""
+    from ..ops.array import shape
+    from ..ops.indexing import unsorted_segment_sum
+    from ..ops.sorting import unique
+
+    unique_indices, positions = unique(indices)
+    summed = unsorted_segment_sum(values, positions, shape(unique_indices)[0])
+    return summed, unique_indices
 
 
 def _increment(global_step, name):

@@ -16,6 +16,15 @@ written out so the compiler can fuse them with the rest of the step:
 - Adadelta: ``accum = rho * accum + (1 - rho) * g^2``; ``update = sqrt(accum_update + eps) /
   sqrt(accum + eps) * g``; ``accum_update = rho * accum_update + (1 - rho) * update^2``;
   ``var -= lr * update``.
+
+Sparse gradients (``IndexedSlices``, e.g. of ``tf.gather``/``tf.nn.embedding_lookup``) follow
+TF's sparse paths: gradient descent scatters ``lr * values`` into the named rows (repeated
+indices accumulate); the others first sum the slices of repeated indices (``Unique`` +
+``UnsortedSegmentSum``), then update only the named rows of the variable and its slots with the
+formulas of TF's ``SparseApply*`` kernels (gather the rows, compute, ``ScatterUpdate`` the
+slots, ``ScatterSub`` the variable), so untouched rows keep their slots. Adam is the exception,
+as in TF (``_apply_sparse_shared``): ``m`` and ``v`` decay densely, the scaled slices are
+scatter-added, and every row of the variable moves by ``lr_t * m / (sqrt(v) + epsilon)``.
 """
 
 from __future__ import annotations
@@ -23,9 +32,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import convert_to_tensor
-from ..ops.array import constant
+from ..ops.array import constant, gather
 from ..ops.control import group
 from ..ops.math import sqrt, square
+from ..ops.state_ops import scatter_add, scatter_sub, scatter_update
 from .optimizer import Optimizer
 
 
@@ -54,6 +64,12 @@ class GradientDescentOptimizer(Optimizer):
     def _apply_dense(self, grad, var):
         lr = self._hyper(self._learning_rate_tensor, var)
         return var.assign_sub(lr * grad, use_locking=self._use_locking).op
+
+    def _apply_sparse_duplicate_indices(self, grad, var):
+        # linear in the gradient: ScatterSub accumulates repeated indices itself (as TF)
+        lr = self._hyper(self._learning_rate_tensor, var)
+        delta = grad.values * lr
+        return scatter_sub(var, grad.indices, delta, use_locking=self._use_locking).op
 
 
 class MomentumOptimizer(Optimizer):
@@ -94,6 +110,16 @@ class MomentumOptimizer(Optimizer):
         else:
             delta = lr * accum_t
         return var.assign_sub(delta, use_locking=self._use_locking).op
+
+    def _apply_sparse(self, grad, var):
+        # SparseApplyMomentum on the (deduplicated) rows
+        lr = self._hyper(self._learning_rate_tensor, var)
+        mom = self._hyper(self._momentum_tensor, var)
+        g, idx = grad.values, grad.indices
+        accum = self.get_slot(var, "momentum")
+        a = gather(accum, idx) * mom + g
+        delta = g * lr + a * mom * lr if self._use_nesterov else lr * a
+        return _scatter_rows(var, delta, idx, [(accum, a)], self._use_locking)
 
 
 class AdamOptimizer(Optimizer):
@@ -163,6 +189,31 @@ class AdamOptimizer(Optimizer):
         m_t = m.assign_add((grad - m) * (one - b1), use_locking=self._use_locking)
         v_t = v.assign_add((square(grad) - v) * (one - b2), use_locking=self._use_locking)
         update = var.assign_sub(lr_t * m_t / (sqrt(v_t) + eps), use_locking=self._use_locking)
+        return group(update, m_t, v_t)
+
+    def _apply_sparse(self, grad, var):
+        # TF's _apply_sparse_shared: the slots decay densely, then the scaled slices are
+        # scatter-added; the variable update is dense (rows with m != 0 all move).
+        beta1_power, beta2_power = self._get_beta_accumulators_for(var)
+        h = self._hyper
+        lr, b1, b2 = h(self._lr_t, var), h(self._beta1_t, var), h(self._beta2_t, var)
+        eps = h(self._epsilon_t, var)
+        b1p, b2p = h(beta1_power.value(), var), h(beta2_power.value(), var)
+        one = constant(np.array(1, dtype=var.dtype.as_numpy_dtype))
+        lr_t = lr * sqrt(one - b2p) / (one - b1p)
+        g, idx, lk = grad.values, grad.indices, self._use_locking
+        g_ = var.graph
+        m = self.get_slot(var, "m")
+        m_scaled = g * (one - b1)
+        m_t = m.assign(m * b1, use_locking=lk)
+        with g_.control_dependencies([m_t]):
+            m_t = scatter_add(m, idx, m_scaled, use_locking=lk)
+        v = self.get_slot(var, "v")
+        v_scaled = (g * g) * (one - b2)
+        v_t = v.assign(v * b2, use_locking=lk)
+        with g_.control_dependencies([v_t]):
+            v_t = scatter_add(v, idx, v_scaled, use_locking=lk)
+        update = var.assign_sub(lr_t * m_t / (sqrt(v_t) + eps), use_locking=lk)
         return group(update, m_t, v_t)
 
     def _get_beta_accumulators_for(self, var):
@@ -260,6 +311,28 @@ class RMSPropOptimizer(Optimizer):
         update = var.assign_sub(mom_t, use_locking=lk)
         return group(update, ms_t, mom_t, *extra)
 
+    def _apply_sparse(self, grad, var):
+        # Sparse(Centered)ApplyRMSProp on the (deduplicated) rows
+        h = self._hyper
+        lr, rho = h(self._learning_rate_tensor, var), h(self._decay_tensor, var)
+        momentum, eps = h(self._momentum_tensor, var), h(self._epsilon_tensor, var)
+        one = constant(np.array(1, dtype=var.dtype.as_numpy_dtype))
+        g, idx = grad.values, grad.indices
+        rms = self.get_slot(var, "rms")
+        mom = self.get_slot(var, "momentum")
+        ms = gather(rms, idx) * rho + square(g) * (one - rho)
+        writes = [(rms, ms)]
+        if self._centered:
+            mg_slot = self.get_slot(var, "mg")
+            mg = gather(mg_slot, idx) * rho + g * (one - rho)
+            denom = ms + eps - square(mg)
+            writes.append((mg_slot, mg))
+        else:
+            denom = ms + eps
+        mom_rows = gather(mom, idx) * momentum + lr * g / sqrt(denom)
+        writes.append((mom, mom_rows))
+        return _scatter_rows(var, mom_rows, idx, writes, self._use_locking)
+
 
 class AdagradOptimizer(Optimizer):
     """Adagrad: ``accum += grad^2``; ``var -= lr * grad / sqrt(accum)``; slot ``"accumulator"``.
@@ -299,6 +372,14 @@ class AdagradOptimizer(Optimizer):
         acc_t = acc.assign_add(square(grad), use_locking=self._use_locking)
         update = var.assign_sub(lr * grad / sqrt(acc_t), use_locking=self._use_locking)
         return group(update, acc_t)
+
+    def _apply_sparse(self, grad, var):
+        # SparseApplyAdagrad on the (deduplicated) rows
+        lr = self._hyper(self._learning_rate_tensor, var)
+        g, idx = grad.values, grad.indices
+        acc = self.get_slot(var, "accumulator")
+        a = gather(acc, idx) + square(g)
+        return _scatter_rows(var, lr * g / sqrt(a), idx, [(acc, a)], self._use_locking)
 
 
 class AdadeltaOptimizer(Optimizer):
@@ -343,3 +424,29 @@ class AdadeltaOptimizer(Optimizer):
         )
         var_t = var.assign_sub(update * lr, use_locking=lk)
         return group(var_t, accum_t, au_t)
+
+    def _apply_sparse(self, grad, var):
+        # SparseApplyAdadelta on the (deduplicated) rows
+        h = self._hyper
+        lr, rho, eps = h(self._lr_t, var), h(self._rho_t, var), h(self._epsilon_t, var)
+        one = constant(np.array(1, dtype=var.dtype.as_numpy_dtype))
+        g, idx = grad.values, grad.indices
+        accum = self.get_slot(var, "accum")
+        accum_update = self.get_slot(var, "accum_update")
+        acc = gather(accum, idx) * rho + square(g) * (one - rho)
+        au_old = gather(accum_update, idx)
+        update = sqrt(au_old + eps) / sqrt(acc + eps) * g
+        au = au_old * rho + square(update) * (one - rho)
+        writes = [(accum, acc), (accum_update, au)]
+        return _scatter_rows(var, update * lr, idx, writes, self._use_locking)
+
+
+def _scatter_rows(var, delta, indices, slot_rows, use_locking):
+    """Write the new ``slot_rows`` (``[(slot, rows)]``) and subtract ``delta`` from ``var``.
+
+    Only rows ``indices`` (unique) change; the new rows were computed from gathers of the old
+    ones, which data dependencies order before these writes.
+    """
+    writes = [scatter_update(s, indices, rows, use_locking=use_locking) for s, rows in slot_rows]
+    update = scatter_sub(var, indices, delta, use_locking=use_locking)
+    return group(update, *writes)

@@ -28,14 +28,31 @@ import numpy as np
 from .. import dtypes as _dt
 from ..errors import DataLossError, InvalidArgumentError, NotFoundError
 from ..graph import GraphKeys, get_default_graph
-from ..ops.array import placeholder
+from ..ops.array import constant, placeholder
 from ..ops.control import group, no_op
 from ..variables import Variable, global_variables
+from .checkpoint_management import (
+    _STATE_FILE,
+    CheckpointState,
+    get_checkpoint_state,
+    latest_checkpoint,
+    update_checkpoint_state,
+)
+
+__all__ = [
+    "CheckpointState",
+    "Saver",
+    "checkpoint_exists",
+    "get_checkpoint_state",
+    "latest_checkpoint",
+    "list_variables",
+    "load_variable",
+    "update_checkpoint_state",
+]
 
 _FORMAT = "graphjit-checkpoint"
 _DATA_SUFFIX = ".data-00000-of-00001"
 _INDEX_SUFFIX = ".index"
-_STATE_FILE = "checkpoint"
 
 
 # ---------------------------------------------------------------------- file helpers
@@ -171,124 +188,6 @@ def _resolve(ckpt_dir_or_file) -> str:
     return ckpt_dir_or_file
 
 
-# ---------------------------------------------------------------------- checkpoint state
-class CheckpointState:
-    """The ``checkpoint`` state file: the latest checkpoint and the ones still kept."""
-
-    def __init__(
-        self,
-        model_checkpoint_path="",
-        all_model_checkpoint_paths=(),
-        all_model_checkpoint_timestamps=(),
-        last_preserved_timestamp=0.0,
-    ):
-        self.model_checkpoint_path = model_checkpoint_path
-        self.all_model_checkpoint_paths = list(all_model_checkpoint_paths)
-        self.all_model_checkpoint_timestamps = list(all_model_checkpoint_timestamps)
-        self.last_preserved_timestamp = last_preserved_timestamp
-
-    def to_text(self) -> str:
-        """TF's protobuf text format of ``CheckpointState``."""
-        lines = [f"model_checkpoint_path: {_quote(self.model_checkpoint_path)}"]
-        lines += [
-            f"all_model_checkpoint_paths: {_quote(p)}" for p in self.all_model_checkpoint_paths
-        ]
-        lines += [
-            f"all_model_checkpoint_timestamps: {t!r}" for t in self.all_model_checkpoint_timestamps
-        ]
-        lines.append(f"last_preserved_timestamp: {self.last_preserved_timestamp!r}")
-        return "\n".join(lines) + "\n"
-
-    @classmethod
-    def from_text(cls, text: str) -> CheckpointState:
-        st = cls()
-        for line in text.splitlines():
-            if ":" not in line:
-                continue
-            key, _, val = line.partition(":")
-            key, val = key.strip(), val.strip()
-            if key == "model_checkpoint_path":
-                st.model_checkpoint_path = _unquote(val)
-            elif key == "all_model_checkpoint_paths":
-                st.all_model_checkpoint_paths.append(_unquote(val))
-            elif key == "all_model_checkpoint_timestamps":
-                st.all_model_checkpoint_timestamps.append(float(val))
-            elif key == "last_preserved_timestamp":
-                st.last_preserved_timestamp = float(val)
-        return st
-
-    def __repr__(self):
-        return self.to_text()
-
-
-def _quote(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def _unquote(s: str) -> str:
-    if len(s) >= 2 and s[0] == s[-1] and s[0] in "\"'":
-        s = s[1:-1]
-    return s.encode("latin-1", "backslashreplace").decode("unicode_escape")
-
-
-def get_checkpoint_state(checkpoint_dir, latest_filename=None):
-    """Parse ``checkpoint_dir/checkpoint``; ``None`` when it does not exist.
-
-    Relative paths in the file are taken relative to ``checkpoint_dir`` (as in TF).
-    """
-    path = os.path.join(checkpoint_dir, latest_filename or _STATE_FILE)
-    if not os.path.isfile(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        st = CheckpointState.from_text(f.read())
-    if not st.model_checkpoint_path:
-        raise ValueError(f"Invalid checkpoint state loaded from {checkpoint_dir}")
-
-    def fix(p):
-        return p if os.path.isabs(p) else os.path.join(checkpoint_dir, p)
-
-    st.model_checkpoint_path = fix(st.model_checkpoint_path)
-    st.all_model_checkpoint_paths = [fix(p) for p in st.all_model_checkpoint_paths]
-    return st
-
-
-def latest_checkpoint(checkpoint_dir, latest_filename=None):
-    """The prefix of the newest checkpoint in ``checkpoint_dir``, or ``None``."""
-    st = get_checkpoint_state(checkpoint_dir, latest_filename)
-    if st and st.model_checkpoint_path and checkpoint_exists(st.model_checkpoint_path):
-        return st.model_checkpoint_path
-    return None
-
-
-def update_checkpoint_state(
-    save_dir,
-    model_checkpoint_path,
-    all_model_checkpoint_paths=None,
-    latest_filename=None,
-    all_model_checkpoint_timestamps=None,
-    last_preserved_timestamp=None,
-):
-    """Write the ``checkpoint`` state file atomically (``tf.train.update_checkpoint_state``)."""
-    paths = list(all_model_checkpoint_paths or [])
-    if not paths or paths[-1] != model_checkpoint_path:
-        paths.append(model_checkpoint_path)
-
-    def rel(p):
-        # a path inside save_dir is stored relative to it, so the directory can be moved
-        if os.path.isabs(p):
-            return p
-        return os.path.relpath(p, save_dir) if save_dir else p
-
-    st = CheckpointState(
-        rel(model_checkpoint_path),
-        [rel(p) for p in paths],
-        all_model_checkpoint_timestamps or [],
-        last_preserved_timestamp if last_preserved_timestamp is not None else time.time(),
-    )
-    path = os.path.join(save_dir, latest_filename or _STATE_FILE)
-    _atomic_write(path, [st.to_text().encode("utf-8")])
-
-
 # ---------------------------------------------------------------------- Saver
 class Saver:
     """Save and restore variables (``tf.train.Saver``).
@@ -338,8 +237,9 @@ class Saver:
         save_relative_paths=False,
         filename=None,
     ):
-        if saver_def is not None:
-            raise NotImplementedError("Saver(saver_def=...) is not supported by graphjit")
+        if saver_def is not None:  # TF: the SaverDef's retention settings win
+            max_to_keep = saver_def.max_to_keep
+            keep_checkpoint_every_n_hours = saver_def.keep_checkpoint_every_n_hours
         self._max_to_keep = max_to_keep
         self._keep_every_secs = keep_checkpoint_every_n_hours * 3600.0
         self._next_preserved = time.time() + self._keep_every_secs
@@ -350,8 +250,18 @@ class Saver:
         self._allow_empty = allow_empty
         self._name = name or "save"
         self._var_list = var_list
+        self._write_version = write_version
+        self._saver_def = None  # set by build()
         self._built = False
-        if not defer_build:
+        if saver_def is not None:
+            from .meta_graph import saver_parts_from_def
+
+            self._saver_def, self._vars, self._feeds, self._restore_op = saver_parts_from_def(
+                saver_def, name
+            )
+            self._graph = self._restore_op.graph
+            self._built = True
+        elif not defer_build:
             self.build()
 
     def build(self) -> None:
@@ -369,6 +279,12 @@ class Saver:
         self._feeds = {}
         with graph.as_default(), graph.control_dependencies(None):
             with graph.name_scope(self._name) as scope:
+                # What the SaverDef names (see meta_graph_pb.SaverDef): TF's filename tensor
+                # name, and the checkpoint keys in restore order, so that a Saver rebuilt
+                # from an imported .meta maps keys to variables as this one does.
+                filename = constant(self._filename or "model", name="Const")
+                keys = np.array(list(self._vars), dtype=object).reshape(len(self._vars))
+                keys_t = constant(keys, dtype=_dt.string, name="tensor_names")
                 assigns = []
                 for i, (key, var) in enumerate(self._vars.items()):
                     ph = placeholder(var.dtype, var.shape, name=f"restore_{i}")
@@ -379,6 +295,16 @@ class Saver:
                 else:
                     self._restore_op = no_op(name="restore_all")
                 self._scope = scope
+        from .meta_graph_pb import SaverDef
+
+        self._saver_def = SaverDef(
+            filename_tensor_name=filename.name,
+            save_tensor_name=keys_t.name,
+            restore_op_name=self._restore_op.name,
+            max_to_keep=self._max_to_keep or 0,
+            keep_checkpoint_every_n_hours=self._keep_every_secs / 3600.0,
+            version=self._write_version,
+        )
         graph.add_to_collection(GraphKeys.SAVERS, self)
         self._built = True
 
@@ -431,8 +357,9 @@ class Saver:
         """Save the variables' values in ``sess``; returns the checkpoint prefix.
 
         The prefix is ``save_path`` or, with ``global_step`` (an int or a step variable or
-        tensor evaluated in ``sess``), ``"<save_path>-<step>"``. The ``checkpoint`` state file
-        next to it is updated unless ``write_state=False``. (No ``.meta`` graph is written.)
+        tensor evaluated in ``sess``), ``"<save_path>-<step>"``. With ``write_meta_graph`` the
+        graph is written to ``"<prefix>.meta"`` (a MetaGraphDef, see ``import_meta_graph``).
+        The ``checkpoint`` state file next to it is updated unless ``write_state=False``.
         """
         if latest_filename is None:
             latest_filename = _STATE_FILE
@@ -457,6 +384,8 @@ class Saver:
         keys = list(self._vars)
         values = sess.run([self._vars[k] for k in keys]) if keys else []
         _write_checkpoint(prefix, dict(zip(keys, values)))
+        if write_meta_graph:  # before the state file, which must name complete checkpoints
+            self._write_meta_graph(f"{prefix}.{meta_graph_suffix}")
         self._record(prefix)
         if write_state:
             update_checkpoint_state(
@@ -517,8 +446,64 @@ class Saver:
             feed[self._feeds[key]] = arr
         sess.run(self._restore_op, feed_dict=feed)
 
+    # ------------------------------------------------------------------ SaverDef / .meta
+    @property
+    def saver_def(self):
+        """The ``SaverDef`` message (names explained on ``meta_graph_pb.SaverDef``)."""
+        return self._saver_def
+
     def as_saver_def(self):
-        raise NotImplementedError("graphjit Savers have no SaverDef")
+        """The ``SaverDef`` message of this Saver."""
+        return self._saver_def
+
+    def to_proto(self, export_scope=None):
+        """The SaverDef with ``export_scope/`` stripped from its names."""
+        from .meta_graph import strip_name_scope
+        from .meta_graph_pb import SaverDef
+
+        sd = SaverDef()
+        sd.CopyFrom(self._saver_def)
+        for f in ("filename_tensor_name", "save_tensor_name", "restore_op_name"):
+            setattr(sd, f, strip_name_scope(getattr(sd, f), export_scope))
+        return sd
+
+    def _write_meta_graph(self, path: str) -> None:
+        try:
+            self.export_meta_graph(path)
+        except ValueError as e:  # a graph TF's formats cannot express: keep the checkpoint
+            from . import logging as _logging
+
+            _logging.warning("Not writing %s: %s", path, e)
+
+    @staticmethod
+    def from_proto(saver_def, import_scope=None):
+        """A Saver over the (imported) graph elements that ``saver_def`` names."""
+        return Saver(saver_def=saver_def, name=import_scope)
+
+    def export_meta_graph(
+        self,
+        filename=None,
+        collection_list=None,
+        as_text=False,
+        export_scope=None,
+        clear_devices=False,
+        clear_extraneous_savers=False,
+        strip_default_attrs=False,
+        save_debug_info=False,
+    ):
+        """The graph with this Saver's SaverDef as a MetaGraphDef (``export_meta_graph``)."""
+        from .meta_graph import export_meta_graph
+
+        return export_meta_graph(
+            filename=filename,
+            saver_def=self._saver_def,
+            collection_list=collection_list,
+            as_text=as_text,
+            graph=self._graph,
+            export_scope=export_scope,
+            clear_devices=clear_devices,
+            clear_extraneous_savers=clear_extraneous_savers,
+        )
 
 
 def _var_map(var_list) -> dict:

@@ -1,0 +1,550 @@
+"""Control-flow branches and loop bodies in GraphDefs, as TF's ``FunctionDefLibrary``.
+
+graphjit keeps the branches of ``If`` and the cond/body of ``While`` as
+:class:`~graphjit.ops.control_flow.SubGraph` attrs over ops that live in the graph but are
+owned by the control-flow node. TensorFlow serializes them as functions: the node's
+``then_branch``/``body`` attr names a ``FunctionDef`` of ``GraphDef.library``.
+
+Export (:class:`LibraryWriter`): each SubGraph becomes one FunctionDef. Its arguments are the
+SubGraph's feeds (captured outer tensors, loop-variable placeholders), its outputs the fetches,
+its body the owned ops they need (node names kept, so a re-import restores them), and its
+stateful ops become ``control_ret`` entries (they run whenever the branch runs, as in TF2).
+Inside a function a tensor is named by its op's OpDef output arg (``"add:z:0"``), so
+:data:`_OUT_ARGS` lists TF's output arg names. graphjit's ``While`` differs from TF's in two
+ways that export rewrites: captured tensors become extra loop variables passed through by the
+body, and ``maximum_iterations`` becomes a last int32 loop variable counting down
+(``cond = remaining > 0 && cond``, ``body: remaining - 1``). Both land after the user's loop
+variables, so output ``k`` of the node keeps its meaning.
+
+Import (:class:`LibraryReader`): a function body is imported into a control-flow *frame*,
+exactly as ``tf.cond``/``tf.while_loop`` build one: If arguments bind to the node's input
+tensors (so gradients through an imported cond still reach them), While arguments to new
+``loop_var`` placeholders. Body nodes keep their names unless one clashes with a top-level
+node of the GraphDef (TF's function-local names), which then goes under the control-flow
+node's name. Functions written by TensorFlow import too, as long as graphjit has their ops.
+
+A branch that updates a TF1 ref variable (``v.assign_add`` inside ``tf.cond``; TF itself
+refuses this) cannot pass the variable as an argument: TF functions take no reference types.
+Its function gets a ``VariableV2`` node with the outer variable's ``shared_name`` instead
+(:func:`_variable_alias`), which TF's resource manager and graphjit's import both resolve to
+the outer variable.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from . import dtypes as _dt
+from .graph_def import AttrValue, FunctionDef, FunctionDefLibrary, NameAttrList
+from .graph_io import attr_to_proto, create_node, node_def_of
+from .ops import control_flow as cf
+from .shapes import TensorShape
+
+IF_TYPES = frozenset({"If", "StatelessIf"})
+WHILE_TYPES = frozenset({"While", "StatelessWhile"})
+CF_TYPES = IF_TYPES | WHILE_TYPES
+
+# TF's OpDef output arg names (checked against TensorFlow by tests/diff/test_diff_meta_graph.py).
+# An op with one output arg (single tensor or list) maps to a str; an op with several
+# single-tensor output args to a tuple. Op types not listed use "output".
+_OUT_ARG_GROUPS = {
+    "y": "Abs Acos Acosh Asin Asinh Atan Atanh Cast Ceil Cos Cosh Digamma Erf Erfc Exp Expm1 "
+    "Floor Inv InvertPermutation IsFinite IsInf IsNan Lgamma Log Log1p LogicalNot Neg OnesLike "
+    "Reciprocal Rint Round Rsqrt Sigmoid Sign Sin Sinh Sqrt Square Tan Tanh Transpose "
+    "ZerosLike",
+    "z": "Add AddV2 Atan2 BitwiseAnd BitwiseOr BitwiseXor Div DivNoNan Equal FloorDiv FloorMod "
+    "Greater GreaterEqual Less LessEqual LogicalAnd LogicalOr Maximum Minimum Mod Mul MulNoNan "
+    "NotEqual Pow RealDiv ReciprocalGrad RsqrtGrad SigmoidGrad SqrtGrad SquaredDifference Sub "
+    "TanhGrad TruncateDiv TruncateMod Xdivy Xlogy",
+    "output_ref": "Assign AssignAdd AssignSub ScatterAdd ScatterDiv ScatterMax ScatterMin "
+    "ScatterMul ScatterSub ScatterUpdate",
+    "activations": "Elu LeakyRelu Relu Relu6 Selu Softplus Softsign",
+    "backprops": "EluGrad LeakyReluGrad Relu6Grad ReluGrad SeluGrad SoftplusGrad SoftsignGrad",
+    "summary": "AudioSummaryV2 HistogramSummary ImageSummary MergeSummary ScalarSummary "
+    "TensorSummaryV2",
+    "out": "Cumprod Cumsum",
+    "diagonal": "DiagPart MatrixDiagPart",
+    "sum": "AddN",
+    "product": "MatMul",
+    "value": "GetSessionTensor",
+    "precision": "InTopKV2",
+    "is_initialized": "IsVariableInitialized",
+    "logsoftmax": "LogSoftmax",
+    "softmax": "Softmax",
+    "ref": "VariableV2",
+    "index": "Where",
+    "item": "TensorListGetItem",
+    "handle": "EmptyTensorList GetSessionHandle TensorListReserve",
+    "output_handle": "TensorListFromTensor TensorListPushBack TensorListSetItem",
+    "tensor": "TensorListStack",
+    "length": "TensorListLength",
+}
+_OUT_ARGS: dict[str, str | tuple[str, ...]] = {
+    op: arg for arg, ops in _OUT_ARG_GROUPS.items() for op in ops.split()
+}
+_OUT_ARGS.update(
+    {
+        "BroadcastGradientArgs": ("r0", "r1"),
+        "SoftmaxCrossEntropyWithLogits": ("loss", "backprop"),
+        "SparseSoftmaxCrossEntropyWithLogits": ("loss", "backprop"),
+        "TopKV2": ("values", "indices"),
+        "Unique": ("y", "idx"),
+        "StringSplit": ("indices", "values", "shape"),
+        "StringSplitV2": ("indices", "values", "shape"),
+        "TensorListPopBack": ("output_handle", "tensor"),
+        "Qr": ("q", "r"),
+        "Svd": ("s", "u", "v"),
+        "SelfAdjointEigV2": ("e", "v"),
+    }
+)
+
+
+def output_arg_ref(op_type: str, index: int) -> tuple[str, int]:
+    """``(output arg name, index within it)`` of flat output ``index`` of an op type."""
+    entry = _OUT_ARGS.get(op_type, "output")
+    if isinstance(entry, tuple):
+        if index >= len(entry):
+            raise ValueError(f"{op_type} has no output {index}")
+        return entry[index], 0
+    return entry, index
+
+
+def output_arg_index(op_type: str, arg: str, index: int) -> int:
+    """Flat output index of ``"<node>:<arg>:<index>"`` for a node of ``op_type``."""
+    entry = _OUT_ARGS.get(op_type)
+    if isinstance(entry, tuple):
+        if arg not in entry:
+            raise ValueError(f"{op_type} has no output arg '{arg}' (it has {', '.join(entry)})")
+        return entry.index(arg) + index
+    return index
+
+
+def _func_name(name: str) -> str:
+    # TF function names must not clash with op names and are written into node names by
+    # some tools; keep them to [A-Za-z0-9_].
+    return re.sub(r"[^A-Za-z0-9_]", "_", name) or "function"
+
+
+# ---------------------------------------------------------------------------------- export
+class LibraryWriter:
+    """Collects the FunctionDefs of the control-flow nodes of one GraphDef export."""
+
+    def __init__(self, add_shapes: bool = False):
+        self.library = FunctionDefLibrary()
+        self._add_shapes = add_shapes
+        self._names: dict[tuple, str] = {}
+        self._used: set[str] = set()
+        self.aliased: dict[str, str] = {}  # outer variable name -> its shared_name
+
+    def share_variables(self, graph_def) -> None:
+        """Give aliased variables an explicit ``shared_name``, so that TF still resolves the
+        outer node and its function aliases to one variable when imported under a scope."""
+        for nd in graph_def.node:
+            if nd.op == "VariableV2" and nd.name in self.aliased:
+                nd.attr["shared_name"].CopyFrom(AttrValue(s=self.aliased[nd.name].encode()))
+
+    def node_def(self, op, ref, cref):
+        """The NodeDef of control-flow ``op`` (inputs named by ``ref``, controls by ``cref``)."""
+        nd = node_def_of(op, self._add_shapes, ref=ref, cref=cref)
+        attrs = op._attrs
+        if op.type in IF_TYPES:
+            holes = list(zip(attrs["Tout"], attrs["output_shapes"]))
+            shapes, relaxed = list(attrs["output_shapes"]), False
+            for key in ("then_branch", "else_branch"):
+                sub = attrs[key]
+                name = self._function(sub, holes=holes)
+                nd.attr[key].CopyFrom(AttrValue(func=NameAttrList(name=name)))
+                for k, t in enumerate(sub.fetches):
+                    if t is None and not shapes[k].is_fully_defined():
+                        shapes[k], relaxed = TensorShape(None), True  # the hole is a scalar
+            if relaxed:
+                nd.attr["output_shapes"].CopyFrom(attr_to_proto(shapes))
+            return nd
+        n, caps = len(attrs["T"]), list(attrs.get("Tcaptures", ()))
+        has_max = bool(attrs.get("has_maximum_iterations", False))
+        if len(op._outputs) != n:
+            raise ValueError(
+                f"Cannot export While node '{op.name}' to a GraphDef: it carries the "
+                "per-iteration accumulators of a gradient loop (tf.gradients through "
+                "tf.while_loop), which have no TensorFlow While form in graphjit yet."
+            )
+        inputs = list(op._inputs)
+        limit = [inputs.pop(0)] if has_max else []
+        # Inputs after the captures are variables the body reads: dependency edges for
+        # gradients only (the function reaches the variable through its alias node).
+        inputs = inputs[: n + len(caps)]
+        loop = (op.name, n, len(caps), has_max)
+        types = [*attrs["T"], *caps, *([_dt.int32] if has_max else [])]
+        shapes = [*attrs["output_shapes"], *(t.shape for t in inputs[n:])]
+        shapes += [TensorShape([])] if has_max else []
+        ctrl = [x for x in nd.input if x.startswith("^")]
+        nd.input = [ref(t) for t in inputs + limit] + ctrl
+        for key in ("Tcaptures", "has_maximum_iterations"):
+            if key in nd.attr:
+                del nd.attr[key]
+        nd.attr["T"].CopyFrom(attr_to_proto(types))
+        nd.attr["output_shapes"].CopyFrom(attr_to_proto(shapes))
+        if self._add_shapes:
+            nd.attr["_output_shapes"].CopyFrom(attr_to_proto(shapes))
+        for key in ("cond", "body"):
+            name = self._function(attrs[key], loop=(key, *loop))
+            nd.attr[key].CopyFrom(AttrValue(func=NameAttrList(name=name)))
+        return nd
+
+    def _unique(self, name: str) -> str:
+        base = name = _func_name(name)
+        i = 0
+        while name in self._used:
+            i += 1
+            name = f"{base}_{i}"
+        self._used.add(name)
+        return name
+
+    def _function(self, sub, holes=(), loop=None) -> str:
+        """Name of the FunctionDef of SubGraph ``sub`` (written on first use)."""
+        key = (id(sub), loop)
+        if key in self._names:
+            return self._names[key]
+        name = self._names[key] = self._unique(sub.name)
+        self.library.function.append(_FunctionExport(self, sub, name, holes, loop).build())
+        return name
+
+
+class _FunctionExport:
+    """Writes one SubGraph as a FunctionDef."""
+
+    def __init__(self, writer, sub, name, holes, loop):
+        self.writer, self.sub, self.name, self.holes, self.loop = writer, sub, name, holes, loop
+        self.args = {}
+        for i, t in enumerate(sub.feeds):
+            self.args.setdefault(id(t), f"arg_{i}")
+        self.feed_ops = {id(t.op) for t in sub.feeds if id(t.op) in sub.ids}
+        self.variables = {}  # outer VariableV2 ops used by reference (updates in a branch)
+        self.ops = self._collect()
+
+    def _collect(self) -> dict:
+        """The owned ops the fetches and targets need, ``id -> op``."""
+        sub, found = self.sub, {}
+        stack = [t.op for t in sub.fetches if t is not None and id(t) not in self.args]
+        stack += list(sub.targets)
+        while stack:
+            op = stack.pop()
+            if id(op) in found:
+                continue
+            found[id(op)] = op
+            for t in op._inputs:
+                if id(t) in self.args:
+                    continue
+                if id(t.op) not in sub.ids:
+                    if t.op.type != "VariableV2":
+                        raise ValueError(
+                            f"Cannot export the branch/body '{sub.name}' to a FunctionDef: op "
+                            f"'{op.name}' ({op.type}) reads the outer tensor '{t.name}', which "
+                            "is neither captured nor a variable."
+                        )
+                    self.variables[id(t.op)] = t.op
+                    continue
+                stack.append(t.op)
+            stack += [c for c in op._control_inputs if id(c) in sub.ids]
+        return {k: v for k, v in found.items() if k not in self.feed_ops}
+
+    def ref(self, t) -> str:
+        if id(t) in self.args:
+            return self.args[id(t)]
+        arg, idx = output_arg_ref(t.op.type, t.value_index)
+        return f"{t.op.name}:{arg}:{idx}"
+
+    def cref(self, c) -> str | None:
+        # Control edges to outer ops were hoisted onto the control-flow node itself.
+        return f"^{c.name}" if id(c) in self.ops else None
+
+    def build(self):
+        sub, fd = self.sub, FunctionDef()
+        sig = fd.signature
+        sig.name = self.name
+        for i, t in enumerate(sub.feeds):
+            sig.input_arg.add(name=f"arg_{i}", type=t.dtype.as_datatype_enum)
+        for var in self.variables.values():
+            fd.node_def.append(_variable_alias(var))
+            self.writer.aliased[var.name] = var._attrs.get("shared_name") or var.name
+        for op in sorted(self.ops.values(), key=lambda o: o._id):
+            if op.type in CF_TYPES:
+                fd.node_def.append(self.writer.node_def(op, self.ref, self.cref))
+            else:
+                fd.node_def.append(node_def_of(op, self.writer._add_shapes, self.ref, self.cref))
+        rets = []
+        for k, t in enumerate(sub.fetches):
+            if t is None:  # an output only the other branch computes (gradient export)
+                dtype, shape = self.holes[k]
+                dims = shape.as_list() if shape.is_fully_defined() else []
+                zeros = np.zeros(dims, dtype.as_numpy_dtype)
+                rets.append((self._const(fd, f"{self.name}/zeros_{k}", zeros), dtype))
+            else:
+                rets.append((self.ref(t), t.dtype))
+        if self.loop is not None:
+            rets = self._loop(fd, rets)
+        for k, (r, dtype) in enumerate(rets):
+            sig.output_arg.add(name=f"output_{k}", type=dtype.as_datatype_enum)
+            fd.ret[f"output_{k}"] = r
+        for op in sub.targets:
+            if id(op) in self.ops and op.name not in fd.control_ret:
+                sig.control_output.append(op.name)
+                fd.control_ret[op.name] = op.name
+        return fd
+
+    def _loop(self, fd, rets):
+        """TF's While form: pass captures through, count ``maximum_iterations`` down."""
+        kind, op_name, n, ncaps, has_max = self.loop
+        remaining, scope = f"arg_{n + ncaps}", f"{op_name}/{kind}_max_iterations/"
+        if has_max:
+            fd.signature.input_arg.add(name=remaining, type=_dt.int32.as_datatype_enum)
+        if kind == "cond":
+            if has_max:
+                zero = self._const(fd, scope + "zero", np.int32(0))
+                more = self._node(fd, scope + "Greater", "Greater", [remaining, zero])
+                (pred, _) = rets[0]
+                both = self._node(fd, scope + "LogicalAnd", "LogicalAnd", [more, pred])
+                rets = [(both, _dt.bool)]
+            return rets
+        if len(rets) != n:
+            raise ValueError(f"Cannot export loop body '{self.sub.name}': {len(rets)} outputs")
+        feeds = self.sub.feeds
+        rets = rets + [(f"arg_{n + j}", feeds[n + j].dtype) for j in range(ncaps)]
+        if has_max:
+            one = self._const(fd, scope + "one", np.int32(1))
+            rets.append((self._node(fd, scope + "Sub", "Sub", [remaining, one]), _dt.int32))
+        return rets
+
+    @staticmethod
+    def _const(fd, name, value) -> str:
+        value = np.asarray(value)
+        nd = fd.node_def.add(name=name, op="Const")
+        nd.attr["dtype"].CopyFrom(attr_to_proto(_dt.as_dtype(value.dtype)))
+        nd.attr["value"].CopyFrom(attr_to_proto(value))
+        return f"{name}:output:0"
+
+    @staticmethod
+    def _node(fd, name, op_type, inputs) -> str:
+        nd = fd.node_def.add(name=name, op=op_type, input=inputs)
+        if op_type != "LogicalAnd":
+            nd.attr["T"].CopyFrom(attr_to_proto(_dt.int32))
+        return f"{name}:{_OUT_ARGS.get(op_type, 'output')}:0"
+
+
+def _variable_alias(var):
+    """A VariableV2 node naming the outer variable ``var`` by ``shared_name``.
+
+    TF functions cannot take reference-typed arguments, so a branch that updates a TF1 ref
+    variable gets its own VariableV2 node whose ``shared_name`` is the outer variable's shared
+    name (TF's default is the node name): TF's resource manager resolves both nodes to one
+    variable, and graphjit's import binds the node back to the outer op.
+    """
+    nd = node_def_of(var, cref=lambda c: None)
+    shared = var._attrs.get("shared_name") or var.name
+    nd.attr["shared_name"].CopyFrom(AttrValue(s=shared.encode()))
+    return nd
+
+
+# ---------------------------------------------------------------------------------- import
+class LibraryReader:
+    """Builds If/While nodes of an imported GraphDef from its function library."""
+
+    TYPES = CF_TYPES
+
+    def __init__(self, library, reserved=frozenset()):
+        self.functions = {f.signature.name: f for f in library.function}
+        # Top-level node names of the GraphDef being imported: a body node whose name clashes
+        # with one (TF's function-local names: "Less", "cond/Identity") goes under its
+        # control-flow node's name instead, so it cannot take the top-level node's name.
+        self.reserved = reserved
+
+    def _get(self, nd, key):
+        attr = nd.attr[key] if key in nd.attr else None
+        name = attr.func.name if attr is not None and attr.WhichOneof("value") == "func" else ""
+        if name not in self.functions:
+            raise ValueError(
+                f"Node '{nd.name}' ({nd.op}): function '{name}' of attr '{key}' is not in the "
+                "GraphDef's function library."
+            )
+        return self.functions[name]
+
+    def create(self, g, nd, full, inputs, ctrl, attrs, prefix):
+        """Create the control-flow op of NodeDef ``nd`` with its SubGraph attrs."""
+        if nd.op in IF_TYPES:
+            return self._create_if(g, nd, full, inputs, ctrl, attrs, prefix)
+        return self._create_while(g, nd, full, inputs, ctrl, attrs, prefix)
+
+    def _create_if(self, g, nd, full, inputs, ctrl, attrs, prefix):
+        caps = inputs[1:]
+        frames, subs = [], []
+        for key in ("then_branch", "else_branch"):
+            fd = self._get(nd, key)
+            _check_arity(nd, fd, len(caps))
+            with cf._frame(g) as frame:
+                fetches, ctrl_ops = self._body(g, fd, caps, prefix, full)
+                cf._capture_outputs(frame, fetches)
+            targets = _merge_ops(cf._targets(frame), ctrl_ops)
+            subs.append(cf.SubGraph(fd.signature.name, frame.ids, caps, fetches, targets))
+            frames.append(frame)
+        then_f, else_f = subs[0].fetches, subs[1].fetches
+        if len(then_f) != len(else_f):
+            raise ValueError(f"Node '{nd.name}': its branches return different output counts")
+        attrs.update(
+            then_branch=subs[0],
+            else_branch=subs[1],
+            Tcond=inputs[0].dtype,
+            Tin=[t.dtype for t in caps],
+            Tout=[t.dtype for t in then_f],
+        )
+        if len(attrs.get("output_shapes") or ()) != len(then_f):  # TF may leave it empty
+            attrs["output_shapes"] = [cf._merge_shape(a.shape, b.shape)
+                                      for a, b in zip(then_f, else_f)]  # fmt: skip
+        with g.name_scope(None):
+            op = g.create_op(nd.op, inputs, attrs, name=full + "/", control_inputs=ctrl)
+        for frame in frames:
+            cf._close(g, frame, op)
+        return op
+
+    def _create_while(self, g, nd, full, inputs, ctrl, attrs, prefix):
+        cond_fd, body_fd = self._get(nd, "cond"), self._get(nd, "body")
+        n = len(inputs)
+        shapes = list(attrs.get("output_shapes") or ())
+        if len(shapes) != n:  # TF may leave it empty
+            shapes = [TensorShape(None)] * n
+        for fd in (cond_fd, body_fd):
+            _check_arity(nd, fd, n)
+        with g.name_scope(None), cf._frame(g) as frame:
+            phs = [
+                g.create_op("Placeholder", [], {"dtype": t.dtype, "shape": s},
+                            name=f"{full}/loop_var").outputs[0]
+                for t, s in zip(inputs, shapes)
+            ]  # fmt: skip
+            (pred, *extra), cond_ctrl = self._body(g, cond_fd, phs, prefix, full)
+            n_cond = len(frame.ops)
+            outs, body_ctrl = self._body(g, body_fd, phs, prefix, full)
+            cf._capture_outputs(frame, outs)
+        if extra or len(outs) != n:
+            raise ValueError(f"Node '{nd.name}': its cond/body functions have the wrong outputs")
+        stateful = cf._targets(frame)
+        cond_ops = {id(op) for op in frame.ops[:n_cond]}
+        cond_t = _merge_ops([op for op in stateful if id(op) in cond_ops], cond_ctrl)
+        body_t = _merge_ops([op for op in stateful if id(op) not in cond_ops], body_ctrl)
+        attrs.update(
+            T=[t.dtype for t in inputs],
+            Tcaptures=[],
+            output_shapes=shapes,
+            has_maximum_iterations=False,
+            cond=cf.SubGraph(cond_fd.signature.name, frame.ids, phs, [pred], cond_t),
+            body=cf.SubGraph(body_fd.signature.name, frame.ids, phs, outs, body_t),
+        )
+        with g.name_scope(None):
+            op = g.create_op(nd.op, inputs, attrs, name=full + "/", control_inputs=ctrl)
+        cf._close(g, frame, op)
+        return op
+
+    def _body(self, g, fd, args, prefix, owner):
+        """Import ``fd``'s nodes with its arguments bound to ``args``; (fetches, control ops)."""
+        bound = {a.name: t for a, t in zip(fd.signature.input_arg, args)}
+        nodes = {nd.name: nd for nd in fd.node_def}
+        created: dict = {}
+
+        def resolve(ref):
+            if ref in bound:
+                return [bound[ref]]
+            node, _, rest = ref.partition(":")
+            if node not in created:
+                raise ValueError(f"Function '{fd.signature.name}': unknown input '{ref}'")
+            op = created[node]
+            if not rest:
+                return [op.outputs[0]]
+            arg, _, idx = rest.partition(":")
+            if arg.isdigit():
+                return [op.outputs[int(arg)]]
+            if idx:
+                return [op.outputs[output_arg_index(op.type, arg, int(idx))]]
+            return list(op.outputs)  # a whole list-typed output arg
+
+        for nd in _function_order(fd, nodes, bound):
+            if nd.op == "VariableV2":
+                outer = _outer_variable(g, nd, prefix)
+                if outer is not None:  # an alias written by _variable_alias
+                    created[nd.name] = outer
+                    continue
+            inputs, ctrl = [], []
+            for ref in nd.input:
+                if ref.startswith("^"):
+                    if ref[1:] in created:
+                        ctrl.append(created[ref[1:]])
+                else:
+                    inputs.extend(resolve(ref))
+            name = prefix + nd.name
+            if name in self.reserved:
+                name = f"{owner}/{nd.name}"
+            created[nd.name] = create_node(g, nd, name, inputs, ctrl, prefix, self)
+        fetches = [resolve(fd.ret[a.name])[0] for a in fd.signature.output_arg]
+        ctrl_ops = [created[fd.control_ret[c]] for c in fd.signature.control_output
+                    if fd.control_ret.get(c) in created]  # fmt: skip
+        return fetches, ctrl_ops
+
+
+def _outer_variable(g, nd, prefix):
+    """The graph's VariableV2 op that a function's VariableV2 node shares storage with."""
+    shared = nd.attr["shared_name"].s.decode() if "shared_name" in nd.attr else ""
+    if not shared:
+        return None
+    op = g._names.get(prefix + shared)
+    if op is not None and op.type == "VariableV2" and op._attrs.get("shared_name") in ("", shared):
+        return op
+    for op in g._ops:
+        if op.type == "VariableV2" and op._attrs.get("shared_name") == shared:
+            return op
+    return None
+
+
+def _check_arity(nd, fd, n):
+    if len(fd.signature.input_arg) != n:
+        raise ValueError(
+            f"Node '{nd.name}' ({nd.op}) passes {n} inputs to function "
+            f"'{fd.signature.name}', which takes {len(fd.signature.input_arg)}."
+        )
+
+
+def _merge_ops(a, b) -> list:
+    out, seen = [], set()
+    for op in (*a, *b):
+        if id(op) not in seen:
+            seen.add(id(op))
+            out.append(op)
+    return out
+
+
+def _function_order(fd, nodes, bound) -> list:
+    """Body nodes ordered so that inputs come first (iterative, like the GraphDef import)."""
+    order, state = [], {}
+    for root in fd.node_def:
+        stack = [(root.name, False)]
+        while stack:
+            name, done = stack.pop()
+            if done:
+                state[name] = 2
+                order.append(nodes[name])
+                continue
+            if state.get(name) == 2:
+                continue
+            if state.get(name) == 1:
+                raise ValueError(f"Function '{fd.signature.name}' has a cycle through '{name}'")
+            state[name] = 1
+            stack.append((name, True))
+            for ref in reversed(nodes[name].input):
+                src = ref[1:] if ref.startswith("^") else ref.split(":")[0]
+                if src not in nodes:
+                    if ref.startswith("^") or ref in bound:
+                        continue
+                    raise ValueError(
+                        f"Function '{fd.signature.name}': node '{name}' has unknown input '{ref}'"
+                    )
+                if state.get(src) != 2:
+                    stack.append((src, False))
+    return order

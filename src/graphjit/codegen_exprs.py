@@ -75,6 +75,10 @@ def short_expr(name: str, ops: list, in_dt: str, out_dt: str, attrs: dict) -> st
         return f"_k.{name}({a}, {b})"
     if name == "sign":
         return f"_k.sign({a})"
+    if name in ("zeros", "ones"):  # ZerosLike / OnesLike: the operand only sets the shape
+        if out_dt == "bool":
+            return "False" if name == "zeros" else "True"
+        return "0" if name == "zeros" else "1"
     if name == "cast":
         return f"({a} != 0)" if out_dt == "bool" else f"{ctor(out_dt)}({a})"
     if name in NP_NAMES or name in ("sigmoid", "softplus"):

@@ -362,7 +362,10 @@ class SegmentWriter:
             self._finalize(full, partial, leaves, dims, acc)
             return
         base = 1
-        if not partial or k_rows:
+        # An operand of lower rank than the loop (a bias [k] against [n, k]) broadcasts on
+        # every call that matters, so the flat path would be dead code for numba to compile.
+        broadcasts = any(self.rank(x) < R for x in leaves)
+        if (not partial or k_rows) and not broadcasts:
             self.emit(1, f"if {fast}:  # same shapes everywhere: unit-stride flat loop")
             if not partial:
                 self.emit(2, f"for {ii} in range({n}):")

@@ -137,6 +137,21 @@ _pending: set = set()  # keys being compiled by background threads
 _idle = threading.Condition(_lock)  # notified when _pending empties
 
 
+def _after_fork_in_child() -> None:
+    """A forked child has none of the parent's compile threads: forget their keys and locks
+    (a key left in ``_pending`` would never compile there, and ``wait_for_compiles`` would
+    wait for a thread that does not exist)."""
+    global _lock, _idle
+    _lock = threading.Lock()
+    _idle = threading.Condition(_lock)
+    _pending.clear()
+    _key_locks.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def build_in_background(key, build) -> bool:
     """Compile ``key`` on a daemon thread unless it is in L1 or already being compiled.
 

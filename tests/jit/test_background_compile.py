@@ -116,3 +116,21 @@ def test_failed_background_compile_leaves_the_interpreter_running(background, mo
 
 def test_wait_for_compiles_returns_true_when_idle():
     assert graphjit.wait_for_compiles(timeout=0.1) is True
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_forked_child_does_not_wait_for_the_parents_compile_threads():
+    import os
+
+    with jit._lock:
+        jit._pending.add(("planted", ()))  # as if a compile thread were running
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: no thread to wait for
+            ok = graphjit.wait_for_compiles(timeout=5) and not jit._pending
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 0
+    finally:
+        with jit._lock:
+            jit._pending.discard(("planted", ()))

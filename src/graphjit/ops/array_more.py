@@ -497,9 +497,8 @@ def fill(dims, value, name=None) -> Tensor:
     return make1("Fill", [d, v], {"T": v.dtype, "index_type": d.dtype}, name=name or "Fill")
 
 
-FILL = "a constant fill; no template yet"
-defop("ZerosLike", ELEMWISE, same_as(0), lambda x, **a: np.zeros_like(x), fallback=FILL)
-defop("OnesLike", ELEMWISE, same_as(0), lambda x, **a: np.ones_like(x), fallback=FILL)
+defop("ZerosLike", ELEMWISE, same_as(0), lambda x, **a: np.zeros_like(x), scalar="zeros")
+defop("OnesLike", ELEMWISE, same_as(0), lambda x, **a: np.ones_like(x), scalar="ones")
 
 
 def _filled(shape, dtype, value, name):

@@ -14,7 +14,7 @@ from ..graph import Tensor, convert_to_tensor
 from . import math as m
 from . import math_more as mm
 from .array import cast, reshape, shape
-from .array_more import broadcast_to, zeros_like
+from .array_more import ones_like, zeros_like
 from .common import make1
 from .indexing import broadcast_gradient_args, broadcast_reduction_axes, where_v2
 from .registry import set_grad
@@ -236,9 +236,18 @@ def mm_scatter_ones(sx, axes):
 
 
 def _sum_grad(op, g):
+    """``g`` broadcast back to ``x``'s shape, written ``g * ones_like(x)``.
+
+    The same values as TF's ``broadcast_to(reshape(g, kept), shape(x))`` (multiplying by
+    one is exact), but every op is pointwise, so with a dynamic batch size the gradient
+    fuses into the surrounding segment instead of becoming Shape/BroadcastTo driver links.
+    ``g`` is reshaped only when the reduction dropped some (not all) axes.
+    """
     x = op.inputs[0]
-    g = reshape(g, _kept_shape(op))
-    return [broadcast_to(g, shape_or_tensor(x)), None]
+    keep = bool(op.get_attr("keep_dims")) if "keep_dims" in op.node_def.attr else False
+    if not (keep or g.shape.ndims == 0):
+        g = reshape(g, _kept_shape(op))
+    return [m.multiply(g, ones_like(x)), None]
 
 
 def _count(op):

@@ -131,3 +131,16 @@ def test_event_file_is_readable_by_tensorboard(tmp_path):
     acc.Reload()
     (ev,) = acc.Scalars("loss")
     assert (ev.step, ev.value) == (7, 0.25)
+
+
+def test_file_writer_skips_a_graph_without_graphdef_form_with_a_warning(tmp_path, caplog):
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, [])
+        out = tf.while_loop(lambda v: v < 10.0, lambda v: v * 2.0, [x])
+        tf.gradients(out, x)  # the While now carries gradient accumulators
+    with caplog.at_level("WARNING", logger="graphjit.summary"):
+        writer = tf.summary.FileWriter(str(tmp_path), graph=g)
+        writer.close()
+    assert "graph not written" in caplog.text
+    assert len(list(tmp_path.iterdir())) == 1  # the event file itself is still written

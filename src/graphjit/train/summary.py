@@ -8,6 +8,7 @@ design: building protobuf bytes is not numeric work for the compiler.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -24,6 +25,8 @@ from ..ops.registry import OPAQUE, defop
 from ..shapes import TensorShape
 from .records import encode_record, read_records
 from .summary_pb import Event, HistogramProto, SessionLog, Summary, SummaryMetadata
+
+_log = logging.getLogger("graphjit.summary")
 
 __all__ = [
     "FileWriter",
@@ -328,7 +331,14 @@ class FileWriter:
         """Add the graph (``GraphDef`` bytes) for TensorBoard's graph tab."""
         if graph is not None and graph_def is not None:
             raise ValueError("Please pass only graph, or graph_def (deprecated), but not both.")
-        gd = graph_def if graph_def is not None else graph.as_graph_def(add_shapes=True)
+        if graph_def is not None:
+            gd = graph_def
+        else:
+            try:
+                gd = graph.as_graph_def(add_shapes=True)
+            except ValueError as e:  # e.g. a While with a built gradient has no GraphDef form
+                _log.warning("FileWriter: graph not written for TensorBoard: %s", e)
+                return
         data = gd if isinstance(gd, bytes) else gd.SerializeToString()
         self.add_event(Event(wall_time=time.time(), step=int(global_step or 0), graph_def=data))
 

@@ -385,6 +385,23 @@ class SegmentWriter:
                     self.emit(3, f"f{o}[{rw}] = p{o}")
             self.emit(1, "else:")
             base = 2
+        lower = [x for x in leaves if self.rank(x) < R]
+        if broadcasts and not partial and len({self.rank(x) for x in lower}) == 1:
+            # operands of the loop's shape plus operands of its trailing shape (a bias row
+            # against a batch): a row loop where every operand has unit stride (vectorized)
+            k = self.rank(lower[0])
+            inner, rw, cl = f"inner{g}", f"rw{g}", f"cl{g}"
+            conds = [f"f{x}.size == {n}" for x in leaves + stored if x not in lower]
+            conds += [f"s{x}.shape[{j}] == {it[R - k + j]}" for x in lower for j in range(k)]
+            self.emit(1, f"{inner} = " + " * ".join(it[R - k :]))
+            self.emit(1, f"if {_all(conds)}:  # full and trailing-shape operands: row loop")
+            self.emit(2, f"for {rw} in range({n} // max({inner}, 1)):")
+            self.emit(3, f"for {cl} in range({inner}):")
+            self.emit(4, f"{ii} = {rw} * {inner} + {cl}")
+            low = set(lower)
+            body(4, lambda x: cl if x in low else ii, f"{g}")
+            self.emit(1, "else:")
+            base = 2
         self._nest(g, it, base, R, flat, leaves, partial, dims, aligned, body)
         self._finalize(full, partial, leaves, dims, acc)
 

@@ -71,7 +71,12 @@ def var_buffer(ctx, var, dtype):
     """
     v = ctx.read_var(var)
     name = ctx.names[var]
-    if ctx.staged or ctx.session._vars.get(name) is not v or np.asarray(v).dtype != dtype:
+    if (
+        ctx.staged
+        or ctx.patches
+        or ctx.session._vars.get(name) is not v
+        or np.asarray(v).dtype != dtype
+    ):
         raise ValueError("variable storage cannot be updated in place")
     if type(v) is not np.ndarray or not v.flags.c_contiguous or not v.flags.writeable:
         # e.g. a numpy scalar an interpreted run committed to a rank-0 variable: the same
@@ -295,6 +300,7 @@ def _name_trace(trace, program, chain):
 def reset(ctx) -> None:
     """Drop everything a failed compiled attempt staged, before the interpreter replays it."""
     ctx.staged.clear()
+    ctx.patches.clear()
     ctx._handles_new.clear()
     ctx._handles_del.clear()
     if ctx.trace is not None:

@@ -87,6 +87,8 @@ _OUT_ARGS: dict[str, str | tuple[str, ...]] = {
 _OUT_ARGS.update(
     {
         "BroadcastGradientArgs": ("r0", "r1"),
+        "BroadcastArgs": ("r0",),
+        "ListDiff": ("out", "idx"),
         "SoftmaxCrossEntropyWithLogits": ("loss", "backprop"),
         "SparseSoftmaxCrossEntropyWithLogits": ("loss", "backprop"),
         "TopKV2": ("values", "indices"),

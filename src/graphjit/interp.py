@@ -30,6 +30,7 @@ class RunContext:
         "_rng",
         "deadline",
         "names",
+        "patches",
         "program",
         "protected",
         "session",
@@ -44,6 +45,9 @@ class RunContext:
         self.names = program.var_names
         self.specs = program.var_specs
         self.staged: dict[str, np.ndarray] = {}
+        # name -> [(ufunc or None, flat indices, rows)]: scatter updates of a committed
+        # variable, applied in place at commit (O(rows), not a copy of the whole variable)
+        self.patches: dict[str, list] = {}
         self.deadline = deadline
         self.trace = trace
         self._handles_new: dict[str, np.ndarray] = {}
@@ -60,6 +64,7 @@ class RunContext:
         """
         sub = RunContext(self.session, program, self.deadline, None)
         sub.staged = self.staged
+        sub.patches = self.patches
         sub._handles_new = self._handles_new
         sub._handles_del = self._handles_del
         sub._rng = self._rng
@@ -75,6 +80,10 @@ class RunContext:
 
     def read_var(self, var: int, node=None, check=True) -> np.ndarray:
         name = self.names[var]
+        if name in self.patches:  # a read after a scatter of this run sees its rows
+            self.staged[name] = _patched(
+                np.array(self.session._vars[name]), self.patches.pop(name)
+            )
         value = self.staged.get(name)
         if value is None:
             value = self.session._vars.get(name)
@@ -89,7 +98,22 @@ class RunContext:
         return value
 
     def write_var(self, var: int, value: np.ndarray) -> None:
-        self.staged[self.names[var]] = value
+        name = self.names[var]
+        self.patches.pop(name, None)  # superseded by the whole new value
+        self.staged[name] = value
+
+    def patch_var(self, var: int, fn, flat, rows) -> bool:
+        """Stage a scatter of ``rows`` at ``flat`` (``fn``: a ufunc, ``None``: assign).
+
+        Only for a variable with no whole staged value in this run (``False`` otherwise:
+        the caller stages a whole new value). Validation is the caller's: a patch is applied
+        at commit, when nothing may fail any more.
+        """
+        name = self.names[var]
+        if name in self.staged or self.session._vars.get(name) is None:
+            return False
+        self.patches.setdefault(name, []).append((fn, flat, rows))
+        return True
 
     # ------------------------------------------------------------ session handles
     def store_handle(self, value) -> str:
@@ -126,10 +150,28 @@ class RunContext:
 
     def commit(self) -> None:
         """Publish staged writes (called once, after the whole run succeeded)."""
+        for name, patches in self.patches.items():
+            base = self.session._vars[name]
+            if type(base) is np.ndarray and base.flags.writeable and base.flags.c_contiguous:
+                _patched(base, patches)  # in place, like a compiled in-place update
+            else:
+                self.staged[name] = _patched(np.array(base), patches)
+        self.patches.clear()
         self.session._commit(self.staged, self._handles_new, self._handles_del)
         if self._rng:
             streams = self.session.__dict__.setdefault("_rng_streams", {})
             streams.update(self._rng)
+
+
+def _patched(value: np.ndarray, patches) -> np.ndarray:
+    """``value`` with scatter ``patches`` applied in order (in place); returns ``value``."""
+    with np.errstate(all="ignore"):
+        for fn, flat, rows in patches:
+            if fn is None:
+                value[flat] = rows
+            else:
+                fn.at(value, flat, rows)
+    return value
 
 
 def run_program(program, feed_values, ctx: RunContext, keep_all=False):

@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from conftest import assert_same, feeder
+from diff_helpers import assert_same, feeder
 
 f32, f64, i32 = np.float32, np.float64, np.int32
 

@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from conftest import GJ, assert_same, feeder, resolve
+from diff_helpers import GJ, assert_same, feeder, resolve
 
 f32, f64, i32, i64 = np.float32, np.float64, np.int32, np.int64
 NAN, INF = np.nan, np.inf
@@ -627,7 +627,7 @@ def test_compiled_reductions_match_tensorflow():
 
 def test_every_public_op_in_both_namespaces_has_a_case():
     """Each ``tf.math.*`` / ``tf.nn.*`` function both frameworks export is exercised above."""
-    from conftest import TF
+    from diff_helpers import TF
 
     covered = set()
     for c in CASES:

@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from conftest import assert_same
+from diff_helpers import assert_same
 
 from graphjit import config
 

@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from conftest import GJ, TF, assert_same, feeder
+from diff_helpers import GJ, TF, assert_same, feeder
 
 f32, f64, i32, i64 = np.float32, np.float64, np.int32, np.int64
 LOGITS = np.array([[0.0, 1.0, 2.0], [2.0, -1.0, 0.5]], f32)

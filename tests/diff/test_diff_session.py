@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from conftest import assert_same, default_run
+from diff_helpers import assert_same, default_run
 
 Pair = collections.namedtuple("Pair", ["a", "b"])
 

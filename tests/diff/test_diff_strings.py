@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from conftest import GJ, TF, assert_same, assert_values_match
+from diff_helpers import GJ, TF, assert_same, assert_values_match
 
 f32, f64, i32, i64 = np.float32, np.float64, np.int32, np.int64
 

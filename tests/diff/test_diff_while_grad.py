@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from conftest import assert_same, feeder
+from diff_helpers import assert_same, feeder
 
 f64 = np.float64
 RNG = np.random.default_rng(7)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import run_all
+from ops_helpers import run_all
 
 import graphjit
 import graphjit.compat.v1 as tf

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ops_helpers import check_gradient
 
 import graphjit.compat.v1 as tf
-from conftest import check_gradient
 from graphjit.gradients import gradients
 from graphjit.ops import registry
 from graphjit.ops.grads_math import not_differentiable

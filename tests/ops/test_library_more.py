@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import check_gradient, oracle, run_all
+from ops_helpers import check_gradient, oracle, run_all
 
 import graphjit.compat.v1 as tf
 from graphjit.errors import FailedPreconditionError, InvalidArgumentError, OutOfRangeError

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import run_all
+from ops_helpers import run_all
 
 import graphjit.compat.v1 as tf
 from graphjit.errors import InvalidArgumentError

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ops_helpers import run_all
 
 import graphjit
 import graphjit.compat.v1 as tf
-from conftest import run_all
 from graphjit.errors import InvalidArgumentError, UnimplementedError
 from graphjit.ops import registry
 from graphjit.ops.strings import FALLBACK

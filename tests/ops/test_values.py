@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import oracle
+from ops_helpers import oracle
 
 import graphjit.compat.v1 as tf
 from graphjit.errors import InvalidArgumentError

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ops_helpers import check_gradient, run_all
 
 import graphjit.compat.v1 as tf
-from conftest import check_gradient, run_all
 from graphjit import config
 
 f64 = np.float64

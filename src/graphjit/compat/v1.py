@@ -330,6 +330,10 @@ math.in_top_k = nn.in_top_k = in_top_k = _so.in_top_k
 print = _dbg.print_v2  # tf.print (shadows the builtin in this module only)
 lin_space = _so.linspace
 matrix_diag, matrix_diag_part = _la.matrix_diag, _la.matrix_diag_part
+from ..ops import broadcast_ops as _bc  # noqa: E402
+
+broadcast_dynamic_shape = _bc.broadcast_dynamic_shape
+broadcast_static_shape, setdiff1d = _bc.broadcast_static_shape, _bc.setdiff1d
 for _n in "moments batch_normalization l2_normalize embedding_lookup".split():
     setattr(nn, _n, getattr(_nn, _n))
 nn.conv2d_transpose = _cv.conv2d_transpose

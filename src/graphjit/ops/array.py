@@ -10,6 +10,8 @@ from ..graph import OVERLOADS, Tensor, constant_tensor, convert_to_tensor
 from ..shapes import TensorShape, as_shape
 from .common import check_dtype, constant_value, make1, same_as
 from .registry import INJECTIVE, SOURCE, defop
+from .slice_shape import spec_index as _spec_index
+from .slice_shape import strided_slice_shape
 
 # ------------------------------------------------------------------ Placeholder
 
@@ -265,74 +267,9 @@ def cast(x, dtype, name=None) -> Tensor:
 # ------------------------------------------------------------------ StridedSlice
 
 
-def _spec_index(begin, end, strides, attrs):
-    """Rebuild the numpy index that a StridedSlice spec describes."""
-    idx = []
-    for i in range(len(begin)):
-        bit = 1 << i
-        if attrs["ellipsis_mask"] & bit:
-            idx.append(Ellipsis)
-        elif attrs["new_axis_mask"] & bit:
-            idx.append(np.newaxis)
-        elif attrs["shrink_axis_mask"] & bit:
-            idx.append(int(begin[i]))
-        else:
-            b = None if attrs["begin_mask"] & bit else int(begin[i])
-            e = None if attrs["end_mask"] & bit else int(end[i])
-            idx.append(slice(b, e, int(strides[i])))
-    if Ellipsis not in idx:
-        idx.append(Ellipsis)
-    return tuple(idx)
-
-
-def _slice_static(shape: TensorShape, idx):
-    """Output shape of ``x[idx]`` for a partial static shape (None dims stay unknown)."""
-    if shape.ndims is None:
-        return TensorShape(None)
-    dims = shape.as_list()
-    out, d = [], 0
-    for k in idx:
-        if k is Ellipsis:
-            take = (
-                len(dims)
-                - d
-                - sum(
-                    1
-                    for k2 in idx[idx.index(Ellipsis) + 1 :]
-                    if k2 is not None and k2 is not Ellipsis
-                )
-            )
-            out.extend(dims[d : d + take])
-            d += take
-        elif k is None:
-            out.append(1)
-        elif isinstance(k, int):
-            if d >= len(dims):
-                raise ValueError(f"Index out of range using input dim {d}")
-            n = dims[d]
-            if n is not None and not -n <= k < n:
-                raise ValueError(
-                    f"slice index {k} of dimension {d} out of bounds for shape {shape}."
-                )
-            d += 1
-        else:
-            if d >= len(dims):
-                raise ValueError(f"Index out of range using input dim {d}")
-            n = dims[d]
-            out.append(None if n is None else len(range(n)[k]))
-            d += 1
-    return TensorShape(out)
-
-
 def _strided_slice_infer(inputs, attrs):
     x, b, e, s = inputs
-    vals = [constant_value(t) for t in (b, e, s)]
-    if any(v is None for v in vals):
-        return [(x.dtype, TensorShape(None))]
-    if np.any(np.asarray(vals[2]) == 0):
-        raise ValueError("strides must be non-zero")
-    idx = _spec_index(*vals, attrs)
-    return [(x.dtype, _slice_static(x.shape, idx))]
+    return [(x.dtype, strided_slice_shape(x.shape, b, e, s, attrs))]
 
 
 def _strided_slice_kernel(x, begin, end, strides, **attrs):
@@ -423,9 +360,16 @@ def _getitem(tensor, key):
         parts = [begin, end, strides]
         if any(isinstance(v, Tensor) for part in parts for v in part):
             # a scalar tensor index: pack each list into one int vector (TF's _slice_helper)
+            # A list without tensors becomes a Const, as TF's stack makes it, so constant
+            # strides keep static shape inference going (x[i] has a known rank).
             wide = any(isinstance(v, Tensor) and v.dtype is _dt.int64 for p in parts for v in p)
             dt = _dt.int64 if wide else _dt.int32
-            parts = [stack([_as_index(v, dt) for v in p]) for p in parts]
+            parts = [
+                stack([_as_index(v, dt) for v in p])
+                if any(isinstance(v, Tensor) for v in p)
+                else constant(p, dtype=dt)
+                for p in parts
+            ]
         return strided_slice(tensor, *parts, name="strided_slice", **masks)
 
 

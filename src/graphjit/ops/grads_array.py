@@ -29,7 +29,7 @@ for _t in ("Reshape", "Squeeze", "ExpandDims"):
     set_grad(_t, _like_input)
 for _t in (
     "StopGradient Shape Fill ZerosLike OnesLike Range Where OneHot InvertPermutation "
-    "BroadcastGradientArgs Rank"
+    "BroadcastGradientArgs BroadcastArgs Rank"
 ).split():
     set_grad(_t, not_differentiable)
 

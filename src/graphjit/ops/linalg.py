@@ -1,5 +1,5 @@
-"""Linear algebra: BatchMatMulV2, Einsum, the diagonal ops, and the composites built on them
-(``tensordot``, ``norm``, ``trace``, ``eye``).
+"""Linear algebra: BatchMatMulV2, the diagonal ops, and the composites built on them
+(``tensordot``, ``norm``, ``trace``, ``eye``); Einsum lives in ``ops/einsum_ops.py``.
 
 Composites are built from graph ops the way TF1's Python layer builds them, so their gradients
 come from the ops they are made of.
@@ -8,18 +8,20 @@ come from the ops they are made of.
 from __future__ import annotations
 
 import builtins
-import re
 
 import numpy as np
 
 from .. import dtypes as _dt
 from ..errors import InvalidArgumentError
-from ..graph import OVERLOADS, Tensor, convert_to_tensor, get_default_graph
+from ..graph import OVERLOADS, Tensor, constant_value, convert_to_tensor, get_default_graph
 from ..shapes import TensorShape, broadcast_static
 from . import array as a
 from . import array_more as am
+from . import indexing as ix
 from . import math as m
+from .broadcast_ops import list_diff
 from .common import NUMERIC, check_dtype, make1
+from .einsum_ops import einsum
 from .registry import OPAQUE, defop
 
 LINALG = "library matmul/einsum; numpy kernel"
@@ -134,167 +136,153 @@ OVERLOADS["matmul"] = matmul
 # ------------------------------------------------------------------ tensordot
 
 
-def _axes_pair(axes, ra, rb):
+def _tensordot_axes(x, axes):
+    """TF's ``_tensordot_axes``: the contraction axes of both operands, as lists or tensors."""
+    rank = x.shape.ndims
     if isinstance(axes, (int, np.integer)):
         n = int(axes)
-        if n < 0 or n > ra or n > rb:
-            raise ValueError(f"'axes' must be at most the rank of a and b, got {n}")
-        return list(builtins.range(ra - n, ra)), list(builtins.range(n))
-    axes = list(axes)
-    if len(axes) != 2:
-        raise ValueError(f"'axes' must be an integer or have length 2, got {axes}")
-    xa, xb = axes
-    xa = [xa] if isinstance(xa, (int, np.integer)) else list(xa)
-    xb = [xb] if isinstance(xb, (int, np.integer)) else list(xb)
-    if len(xa) != len(xb):
-        raise ValueError(
-            f"Different number of contraction axes 'a' and 'b', {len(xa)} != {len(xb)}."
-        )
-    return [int(i) % ra for i in xa], [int(i) % rb for i in xb]
+        if n < 0:
+            raise ValueError(f"`axes` must be at least 0. Received: {n}.")
+        if rank is not None:
+            if n > rank:
+                raise ValueError(
+                    f"`axes` must not be larger than the number of dimensions of tensor {x}.  "
+                    f"Received {n}, vs tensor dimensions {rank}."
+                )
+            return list(builtins.range(rank - n, rank)), list(builtins.range(n))
+        r = a.rank(x)
+        return am.range(r - n, r, dtype=_dt.int32), am.range(n, dtype=_dt.int32)
+    if isinstance(axes, (list, tuple)):
+        if len(axes) != 2:
+            raise ValueError(f"`axes` must be an integer or have length 2. Received {axes}.")
+        xa, xb = axes
+        if isinstance(xa, (int, np.integer)) and isinstance(xb, (int, np.integer)):
+            xa, xb = [xa], [xb]
+        if not isinstance(xa, Tensor) and not isinstance(xb, Tensor) and len(xa) != len(xb):
+            raise ValueError(
+                f"Different number of contraction axes `a` and `b`, {len(xa)} != {len(xb)}."
+            )
+        return _axis_list(xa), _axis_list(xb)
+    axes = convert_to_tensor(axes, dtype=_dt.int32)
+    return axes[0], axes[1]
 
 
-def _dims_tensor(x, axes):
-    """Sizes of ``axes`` of ``x``: Python ints when static, else an int32 tensor."""
-    d = x.shape.as_list()
-    if all(d[i] is not None for i in axes):
-        return [d[i] for i in axes]
-    return a.gather(a.shape(x), np.asarray(axes, np.int32))
+def _axis_list(v):
+    """Python ints stay a list (the static path); anything else becomes an int32 tensor."""
+    if isinstance(v, Tensor):
+        return v
+    if isinstance(v, (list, tuple)) and not any(isinstance(i, Tensor) for i in v):
+        return [int(i) for i in v]
+    return convert_to_tensor(v, dtype=_dt.int32)
 
 
-def _prod(dims):
-    if isinstance(dims, list):
-        return int(np.prod(dims)) if dims else 1
-    return m.reduce_prod(dims)
+def _tensordot_reshape(x, axes, flipped=False):
+    """TF's ``_tensordot_reshape``: ``x`` as the matrix ``[free, contracted]`` (flipped:
+    ``[contracted, free]``), the free dims (a list or a tensor), and their static dims."""
+    static_axes = isinstance(axes, list)
+    if static_axes and x.shape.is_fully_defined():
+        dims = x.shape.as_list()
+        axes = [i if i >= 0 else i + len(dims) for i in axes]
+        free = [i for i in builtins.range(len(dims)) if i not in axes]
+        free_dims = [dims[i] for i in free]
+        n_free, n_axes = int(np.prod(free_dims)), int(np.prod([dims[i] for i in axes]))
+        perm = axes + free if flipped else free + axes
+        new_shape = [n_axes, n_free] if flipped else [n_free, n_axes]
+        xt = x if perm == list(builtins.range(len(dims))) else am.transpose(x, perm)
+        x2 = xt if xt.shape.as_list() == new_shape else a.reshape(xt, new_shape)
+        return x2, free_dims, free_dims
+    if static_axes and x.shape.ndims is not None:
+        dims = x.shape.as_list()
+        axes = [i if i >= 0 else i + len(dims) for i in axes]
+        free = [i for i in builtins.range(len(dims)) if i not in axes]
+        free_static = [dims[i] for i in free]
+        axes, free = am.as_index(axes), am.as_index(free)
+        sx = a.shape(x)
+    else:
+        # Unknown rank (or axes given as a tensor): normalise the axes and find the free
+        # ones at run time.
+        free_static = None
+        sx, rx = a.shape(x), a.rank(x)
+        axes = convert_to_tensor(axes, dtype=_dt.int32)
+        axes = ix.where(m.greater_equal(axes, np.int32(0)), axes, m.add(axes, rx))
+        free, _ = list_diff(am.range(rx), axes, _dt.int32)
+    free_dims, axes_dims = a.gather(sx, free), a.gather(sx, axes)
+    n_free, n_axes = m.reduce_prod(free_dims), m.reduce_prod(axes_dims)
+    if flipped:
+        perm, new_shape = am.concat([axes, free], 0), a.stack([n_axes, n_free])
+    else:
+        perm, new_shape = am.concat([free, axes], 0), a.stack([n_free, n_axes])
+    return a.reshape(am.transpose(x, perm), new_shape), free_dims, free_static
+
+
+def _check_contracted_dims(x, y, xa, xb):
+    """Known sizes of paired axes must agree (a build-time ValueError naming Tensordot)."""
+    if not (isinstance(xa, list) and isinstance(xb, list)):
+        return
+    if x.shape.ndims is None or y.shape.ndims is None:
+        return
+    dx, dy = x.shape.as_list(), y.shape.as_list()
+    for i, j in zip(xa, xb):
+        if not (-len(dx) <= i < len(dx) and -len(dy) <= j < len(dy)):
+            # TF fails indexing the static shape list: an IndexError
+            raise IndexError(f"Tensordot: axis pair ({i}, {j}) is out of range for input "
+                             f"shapes {x.shape.tf_str()}, {y.shape.tf_str()}.")  # fmt: skip
+        if dx[i] is not None and dy[j] is not None and dx[i] != dy[j]:
+            raise ValueError(
+                f"Dimensions must be equal, but are {dx[i]} and {dy[j]} for 'Tensordot' "
+                f"with input shapes: {x.shape.tf_str()}, {y.shape.tf_str()}."
+            )
 
 
 def tensordot(a_, b, axes, name=None) -> Tensor:
-    """Contract ``axes`` of ``a`` with those of ``b`` (``tf.tensordot``): transpose, reshape,
-    one MatMul, reshape back. Both ranks must be known."""
+    """Contract ``axes`` of ``a`` with those of ``b`` (``tf.tensordot``), built as TF builds it:
+    transpose and reshape each operand to a matrix, one MatMul, reshape back.
+
+    ``axes`` is an int N (the last N axes of ``a`` with the first N of ``b``), a pair of axis
+    lists, or an int32 tensor of shape ``[2, k]``. Operands of unknown rank or unknown
+    dimensions take TF's dynamic path (Shape, Gather, ListDiff), so the free dims are found
+    at run time.
+
+    >>> import graphjit.compat.v1 as tf
+    >>> x = tf.placeholder(tf.float32)  # unknown rank
+    >>> y = tf.tensordot(x, tf.ones([3, 2]), 1)
+    >>> tf.Session().run(y, {x: [[1.0, 2.0, 3.0]]}).tolist()
+    [[6.0, 6.0]]
+    """
     a_ = convert_to_tensor(a_)
     b = convert_to_tensor(b)
-    g = a_.graph
-    with g.name_scope(name or "Tensordot"):
-        if a_.shape.ndims is None or b.shape.ndims is None:
-            raise ValueError("tensordot needs operands of known rank")
-        ra, rb = a_.shape.ndims, b.shape.ndims
-        xa, xb = _axes_pair(axes, ra, rb)
-        da, db = a_.shape.as_list(), b.shape.as_list()
-        for i, j in zip(xa, xb):
-            if da[i] is not None and db[j] is not None and da[i] != db[j]:
-                raise ValueError(
-                    f"Dimensions must be equal, but are {da[i]} and {db[j]} for 'Tensordot' "
-                    f"with input shapes: {a_.shape.tf_str()}, {b.shape.tf_str()}."
-                )
-        fa = [i for i in builtins.range(ra) if i not in xa]
-        fb = [i for i in builtins.range(rb) if i not in xb]
-        at = a_ if fa + xa == list(builtins.range(ra)) else am.transpose(a_, fa + xa)
-        bt = b if xb + fb == list(builtins.range(rb)) else am.transpose(b, xb + fb)
-        free_a, free_b = _dims_tensor(a_, fa), _dims_tensor(b, fb)
-        k = _prod(_dims_tensor(a_, xa))
-        a2 = a.reshape(at, _stack_dims([_prod(free_a), k]))
-        b2 = a.reshape(bt, _stack_dims([k, _prod(free_b)]))
+    with a_.graph.name_scope(name or "Tensordot") as scope:
+        xa, xb = _tensordot_axes(a_, axes)
+        _check_contracted_dims(a_, b, xa, xb)
+        a2, free_a, static_a = _tensordot_reshape(a_, xa)
+        b2, free_b, static_b = _tensordot_reshape(b, xb, True)
         out = m.matmul(a2, b2)
         if isinstance(free_a, list) and isinstance(free_b, list):
-            final = free_a + free_b
-        else:
-            final = am.concat([_as_vec(free_a), _as_vec(free_b)], 0)
-        return a.reshape(out, final, name="Tensordot" if name is None else None)
+            if out.shape.is_fully_defined() and out.shape.as_list() == free_a + free_b:
+                return out
+            return a.reshape(out, free_a + free_b, name=scope)
+        final = am.concat([am.as_index(free_a), am.as_index(free_b)], 0)
+        product = a.reshape(out, final, name=scope)
+        if static_a is not None and static_b is not None:
+            product.set_shape(static_a + static_b)
+        elif isinstance(axes, Tensor):
+            product.set_shape(_folded_free_dims(a_, b, axes))
+        return product
 
 
-def _as_vec(d):
-    return convert_to_tensor(np.asarray(d, np.int32)) if isinstance(d, list) else d
+def _folded_free_dims(x, y, axes):
+    """The result shape when constant ``axes`` meet fully known operands (TF's shape refiner
+    constant-folds the Shape/Gather/Prod chain there), else an unknown shape."""
+    val = constant_value(axes)
+    if val is None or not (x.shape.is_fully_defined() and y.shape.is_fully_defined()):
+        return TensorShape(None)
+    out = []
+    for t, ax in zip((x, y), np.asarray(val).reshape(2, -1).tolist()):
+        dims = t.shape.as_list()
+        ax = [i % len(dims) for i in ax]
+        out += [d for i, d in enumerate(dims) if i not in ax]
+    return TensorShape(out)
 
-
-def _stack_dims(parts):
-    if all(isinstance(p, int) for p in parts):
-        return parts
-    return a.stack([p if isinstance(p, Tensor) else np.int32(p) for p in parts])
-
-
-# ------------------------------------------------------------------ Einsum
-
-_EQ = re.compile(r"^([a-zA-Z.]*(?:,[a-zA-Z.]*)*)->([a-zA-Z.]*)$")
-
-
-def _parse(equation, n):
-    eq = equation.replace(" ", "")
-    if "->" not in eq:
-        ins = eq.split(",")
-        letters = "".join(ins)
-        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c != "."))
-        eq = f"{eq}->{out}"
-    mt = _EQ.match(eq)
-    if mt is None or "." in eq:
-        raise ValueError(f"Einsum: unsupported equation {equation!r} (no ellipsis support)")
-    ins = mt.group(1).split(",")
-    if len(ins) != n:
-        raise ValueError(f"Einsum: equation {equation!r} expects {len(ins)} inputs, got {n}")
-    return ins, mt.group(2)
-
-
-def _einsum_infer(inputs, attrs):
-    ins, out = _parse(attrs["equation"], len(inputs))
-    sizes: dict = {}
-    for t, spec in zip(inputs, ins):
-        if t.dtype is not inputs[0].dtype:
-            raise TypeError(f"Einsum: all inputs must have dtype {inputs[0].dtype.name}")
-        if t.shape.ndims is None:
-            continue
-        if t.shape.ndims != len(spec):
-            raise ValueError(
-                f"Einsum: input of rank {t.shape.ndims} does not match subscripts {spec!r}"
-            )
-        for c, d in zip(spec, t.shape.as_list()):
-            if d is None:
-                continue
-            if sizes.get(c) not in (None, d):
-                raise ValueError(
-                    f"Expected dimension {sizes[c]} at axis of the input for label {c!r} in "
-                    f"'Einsum', got {d}"
-                )
-            sizes[c] = d
-    return [(inputs[0].dtype, TensorShape([sizes.get(c) for c in out]))]
-
-
-def _einsum_kernel(*xs, equation, N=None, T=None):
-    ins, out = _parse(equation, len(xs))
-    try:
-        return np.asarray(np.einsum(f"{','.join(ins)}->{out}", *xs), dtype=xs[0].dtype)
-    except ValueError as e:
-        raise InvalidArgumentError(None, None, f"Einsum: {e}") from None
-
-
-def einsum(equation, *inputs, name=None) -> Tensor:
-    """Einstein summation (``tf.einsum``) without ellipses, as one ``Einsum`` op."""
-    xs = [convert_to_tensor(x) for x in inputs]
-    attrs = {"equation": equation, "N": len(xs), "T": xs[0].dtype}
-    return make1("Einsum", xs, attrs, name=name or "Einsum")
-
-
-def _einsum_grad(op, g):
-    ins, out = _parse(op.get_attr("equation"), len(op.inputs))
-    grads = []
-    for i, spec in enumerate(ins):
-        others = [(t, s) for j, (t, s) in enumerate(zip(op.inputs, ins)) if j != i]
-        avail = set(out).union(*[set(s) for _, s in others])
-        if len(set(spec)) != len(spec) or not set(spec) <= avail:
-            raise LookupError(
-                f"Einsum gradient for equation {op.get_attr('equation')!r} is not supported "
-                f"(an index repeats or is summed within one operand) ({op.name})"
-            )
-        eq = ",".join([out] + [s for _, s in others]) + "->" + spec
-        grads.append(einsum(eq, g, *[t for t, _ in others]))
-    return grads
-
-
-defop(
-    "Einsum",
-    OPAQUE,
-    _einsum_infer,
-    _einsum_kernel,
-    grad=_einsum_grad,
-    fallback=LINALG,
-)
 
 # ------------------------------------------------------------------ diagonals
 

@@ -45,6 +45,22 @@ def _scatter_infer(op_type):
     return infer
 
 
+_USED: dict = {}  # id(program) -> (program, slots read by a node or fetched)
+
+
+def _output_used(program, node) -> bool:
+    """Whether anything in ``program`` reads ``node``'s output (a node input or a fetch)."""
+    entry = _USED.get(id(program))
+    if entry is None or entry[0] is not program:
+        if len(_USED) > 1024:
+            _USED.clear()
+        used = set(program.fetch_slots)
+        for n in program.nodes:
+            used.update(n.inputs)
+        entry = _USED[id(program)] = (program, used)
+    return node.outputs[0] in entry[1]
+
+
 def _scatter_kernel(op_type, fn):
     def kernel(ctx, node, idx, upd, **attrs):
         old = ctx.read_var(node.var, node)
@@ -66,6 +82,9 @@ def _scatter_kernel(op_type, fn):
                 f"{list(idx.shape)}, params.shape {list(old.shape)}",
             )
         rows = np.broadcast_to(upd, want).reshape(flat.shape + old.shape[1:])
+        if not _output_used(ctx.program, node) and ctx.patch_var(node.var, fn, flat, rows):
+            # nothing reads the op's value: the rows are written at commit, in place
+            return old
         new = old.copy()
         with np.errstate(all="ignore"):
             if fn is None:

@@ -1,0 +1,176 @@
+"""The ``Einsum`` op and ``tf.einsum``; split out of ``ops/linalg.py`` (which re-exports it).
+
+As in TF, the op itself accepts repeated labels in its output (``"i->ii"`` writes a diagonal):
+``tf.einsum`` rejects them, but the gradient needs them. The gradient is TF's
+(``linalg_grad._EinsumGrad``): the reversed equation for transposes, contractions and traces,
+plus a broadcast for labels that an operand sums on its own, so ``"ii->i"``, ``"ii"`` and
+``"iij->j"`` are differentiable. Ellipses are not supported.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..errors import InvalidArgumentError
+from ..graph import Tensor, convert_to_tensor
+from ..shapes import TensorShape
+from . import array as a
+from . import array_more as am
+from .common import make1
+from .registry import OPAQUE, defop
+
+LINALG = "library matmul/einsum; numpy kernel"
+
+_EQ = re.compile(r"^([a-zA-Z.]*(?:,[a-zA-Z.]*)*)->([a-zA-Z.]*)$")
+
+
+def _parse(equation, n):
+    """Input and output subscripts of ``equation`` (implicit output: labels seen once, sorted)."""
+    eq = equation.replace(" ", "")
+    if "->" not in eq:
+        ins = eq.split(",")
+        letters = "".join(ins)
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c != "."))
+        eq = f"{eq}->{out}"
+    mt = _EQ.match(eq)
+    if mt is None or "." in eq:
+        raise ValueError(f"Einsum: unsupported equation {equation!r} (no ellipsis support)")
+    ins = mt.group(1).split(",")
+    if len(ins) != n:
+        raise ValueError(f"Einsum: equation {equation!r} expects {len(ins)} inputs, got {n}")
+    return ins, mt.group(2)
+
+
+def _einsum_infer(inputs, attrs):
+    ins, out = _parse(attrs["equation"], len(inputs))
+    for c in out:
+        if not any(c in spec for spec in ins):
+            raise ValueError(
+                f"Output subscripts contain the label {c} not present in the input subscripts."
+            )
+    sizes: dict = {}
+    for t, spec in zip(inputs, ins):
+        if t.dtype is not inputs[0].dtype:
+            raise TypeError(f"Einsum: all inputs must have dtype {inputs[0].dtype.name}")
+        if t.shape.ndims is None:
+            continue
+        if t.shape.ndims != len(spec):
+            raise ValueError(
+                f"Einsum: input of rank {t.shape.ndims} does not match subscripts {spec!r}"
+            )
+        for c, d in zip(spec, t.shape.as_list()):
+            if d is None:
+                continue
+            if sizes.get(c) not in (None, d):
+                raise ValueError(
+                    f"Expected dimension {sizes[c]} at axis of the input for label {c!r} in "
+                    f"'Einsum', got {d}"
+                )
+            sizes[c] = d
+    return [(inputs[0].dtype, TensorShape([sizes.get(c) for c in out]))]
+
+
+def _einsum_kernel(*xs, equation, N=None, T=None):
+    ins, out = _parse(equation, len(xs))
+    uniq = "".join(dict.fromkeys(out))
+    try:
+        res = np.asarray(np.einsum(f"{','.join(ins)}->{uniq}", *xs), dtype=xs[0].dtype)
+    except ValueError as e:
+        raise InvalidArgumentError(None, None, f"Einsum: {e}") from None
+    if uniq == out:
+        return res
+    # A label repeated in the output spans a diagonal: write the result there, zeros elsewhere
+    # (np.einsum's diagonal view of the zeros is writeable).
+    sizes = {c: d for spec, x in zip(ins, xs) for c, d in zip(spec, x.shape)}
+    full = np.zeros([sizes[c] for c in out], dtype=res.dtype)
+    np.einsum(f"{out}->{uniq}", full)[...] = res
+    return full
+
+
+def einsum_op(inputs, equation, name=None) -> Tensor:
+    """One ``Einsum`` op as TF's ``gen_linalg_ops.einsum`` builds it (no Python-side checks)."""
+    xs = [convert_to_tensor(x) for x in inputs]
+    attrs = {"equation": equation, "N": len(xs), "T": xs[0].dtype}
+    return make1("Einsum", xs, attrs, name=name or "Einsum")
+
+
+def einsum(equation, *inputs, name=None) -> Tensor:
+    """Einstein summation (``tf.einsum``) without ellipses, as one ``Einsum`` op.
+
+    The implicit form (no ``->``) sums labels seen more than once and orders the rest
+    alphabetically, so ``einsum("ii", x)`` is the trace.
+
+    >>> import graphjit.compat.v1 as tf
+    >>> tf.Session().run(tf.einsum("ij,j->i", [[1.0, 2.0], [3.0, 4.0]], [1.0, 1.0])).tolist()
+    [3.0, 7.0]
+    """
+    xs = [convert_to_tensor(x) for x in inputs]
+    ins, out = _parse(equation, len(xs))
+    if len(set(out)) != len(out):
+        raise ValueError(f"Output subscripts contain a label appearing more than once: {equation}")
+    # TF stores the resolved (explicit) equation in the op.
+    return einsum_op(xs, f"{','.join(ins)}->{out}", name=name)
+
+
+# ------------------------------------------------------------------ gradient (TF's _EinsumGrad)
+
+
+def _grad_reduced(g, out_subs, in_subs, x, reduced):
+    """Gradient wrt ``x`` of the unary einsum ``in_subs->out_subs`` that sums ``reduced``."""
+    reduced_subs = "".join(sorted(reduced))
+    static = x.shape.is_fully_defined()
+    sx = x.shape.as_list() if static else a.shape(x)
+    has_repeats = len(set(in_subs)) + len(set(out_subs)) < len(in_subs) + len(out_subs)
+    kept = "".join(c for c in in_subs if c not in reduced)
+    if not has_repeats and kept == out_subs:
+        # A plain sum ("abcd->ac"): reshape to keepdims form and broadcast back.
+        one = 1 if static else np.int32(1)
+        kept_shape = [one if c in reduced else sx[i] for i, c in enumerate(in_subs)]
+        if not static:
+            kept_shape = a.stack(kept_shape)
+        return am.broadcast_to(a.reshape(g, kept_shape), sx)
+    # Traces or transposes: broadcast over the summed labels put in front, then let the
+    # reversed einsum ("bdca->aabbcd") place every entry (on diagonals for repeated labels).
+    dims = [sx[in_subs.index(c)] for c in reduced_subs]
+    if static and g.shape.is_fully_defined():
+        gs = g.shape.as_list()
+        full, ones = dims + gs, [1] * len(dims) + gs
+    else:
+        gs = a.shape(g)
+        lead = a.stack([np.int32(d) if isinstance(d, int) else d for d in dims])
+        full = am.concat([lead, gs], 0)
+        ones = am.concat([am.ones([len(dims)], _dt.int32), gs], 0)
+    wide = am.broadcast_to(a.reshape(g, ones), full)
+    return einsum_op([wide], f"{reduced_subs}{out_subs}->{in_subs}")
+
+
+def _grad_wrt(g, others, x, in_subs, other_subs, out_subs):
+    """Gradient wrt ``x`` given the other operands: the reversed contraction, then any sums."""
+    reduced = set(in_subs) - set(out_subs + "".join(other_subs))
+    left = "".join(c for c in in_subs if c not in reduced)
+    gr = einsum_op([g, *others], ",".join([out_subs, *other_subs]) + "->" + left)
+    return _grad_reduced(gr, left, in_subs, x, reduced) if reduced else gr
+
+
+def _einsum_grad(op, g):
+    ins, out = _parse(op.get_attr("equation"), len(op.inputs))
+    if len(ins) == 1:
+        (x,) = op.inputs
+        reduced = set(ins[0]) - set(out)
+        if not reduced:
+            return [einsum_op([g], f"{out}->{ins[0]}")]
+        return [_grad_reduced(g, out, ins[0], x, reduced)]
+    grads = []
+    for i, (x, spec) in enumerate(zip(op.inputs, ins)):
+        others = [t for j, t in enumerate(op.inputs) if j != i]
+        other_subs = [s for j, s in enumerate(ins) if j != i]
+        grads.append(_grad_wrt(g, others, x, spec, other_subs, out))
+    return grads
+
+
+defop("Einsum", OPAQUE, _einsum_infer, _einsum_kernel, grad=_einsum_grad, fallback=LINALG)
+
+__all__ = ["einsum", "einsum_op"]

@@ -175,7 +175,7 @@ def build_chain(program, sig) -> Chain:
     module, path = jit.load(source)
     links = tuple(_make_link(program.nodes[st.node]) for st in plan.links)
     chain = Chain(plan, module, path, links, order)
-    chain.needs_ctx = bool(plan.links) or bool(program.ref_slots)
+    chain.needs_ctx = bool(plan.links) or bool(program.ref_slots) or bool(plan.inplace)
     return chain
 
 

@@ -6,10 +6,13 @@ Its first call takes the slow path (the full Session contract) under
 thread: the slow path keeps answering, interpreted, until the chain is in L1); once a slow
 call finds the chain compiled, the callable *arms*: a
 ``__call__`` is generated for exactly the feeds it was compiled for, checking each argument's
-type, dtype, rank, C-contiguity and known static dimensions inline and calling the compiled
-driver directly. Any other argument (lists, Python ints, other dtypes or ranks, strided views,
-options) or a closed session takes the slow path, which coerces and validates exactly as
-``Session.run`` does; an error inside the chain is replayed by the slow path too.
+type, dtype, rank, C-contiguity, alignment and known static dimensions inline
+(:func:`guard_lines`) and calling the compiled chain directly (:func:`chain_lines`: a chain
+of one segment without context is called through the segment's compiled entry point, with
+no driver and no numba type dispatch). Any other argument (lists, Python ints, other dtypes
+or ranks, strided views, options) or a closed session takes the slow path, which coerces and
+validates exactly as ``Session.run`` does; an error inside the chain is replayed by the
+slow path too. ``run_memo`` generates its level-0 ``Session.run`` with the same helpers.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ class FastCallable:
         return out
 
 
-_ARMED_CLASSES: dict = {}
+_NA = object()  # an argument not passed to an armed __call__
 
 
 def wrap(sc):
@@ -110,80 +113,221 @@ def _generate(sess, program, chain, feeds, ranks, elements, positions, mapper):
     """Source of the armed ``__call__`` for this signature, exec'd with its constants."""
     n = len(feeds)
     names = [f"a{i}" for i in range(n)]
-    ns = {
-        "ND": np.ndarray,
-        "RUN": chain.run,
-        "LINKS": chain.links,
-        "CONSTS": chain.consts,
-        "SESS": sess,
-        "PROG": program,
-        "RunContext": RunContext,
-        "BUILD": mapper.build,
-    }
-    lines = [f"def __call__(self, {''.join(a + ', ' for a in names)}*extra, **kw):"]
-    lines.append("    if extra or kw or SESS._closed:")
-    lines.append(f"        return self._slow({''.join(a + ', ' for a in names)}*extra, **kw)")
-    passed = []
-    for i, (t, r) in enumerate(zip(feeds, ranks)):
-        a = names[i]
-        dt = t.dtype.np
-        ns[f"D{i}"] = np.dtype(dt)
-        ns[f"S{i}"] = np.dtype(dt).type
-        conds = [f"type({a}) is ND", f"{a}.dtype is D{i}", f"{a}.ndim == {r}"]
-        if r:
-            conds.append(f"{a}.flags.c_contiguous")
-            dims = t.shape.as_list() if t.shape.ndims is not None else []
-            conds += [f"{a}.shape[{k}] == {d}" for k, d in enumerate(dims) if d is not None]
-            lines.append(f"    if not ({' and '.join(conds)}):")
-            lines.append(f"        return self._slow({', '.join(names)})")
-            passed.append(a)
-        else:
-            alts = [f"type({a}) is S{i}"]
-            if np.dtype(dt).kind == "f":
-                alts.append(f"type({a}) is float")
-            elif np.dtype(dt).kind == "b":
-                alts.append(f"type({a}) is bool")
-            lines.append(f"    if {' or '.join(alts)}:")
-            lines.append(f"        x{i} = {a}")
-            lines.append(f"    elif {' and '.join(conds)}:")
-            lines.append(f"        x{i} = {a}[()]")
-            lines.append("    else:")
-            lines.append(f"        return self._slow({', '.join(names)})")
-            passed.append(f"x{i}")
-    args = "".join(", " + p for p in passed)
-    if chain.needs_ctx:
-        # the same state lock Session.run holds for a program that writes variables
-        lock = getattr(sess, "_state_lock_for", None)
-        ns["LOCK"] = lock(program) if lock is not None else contextlib.nullcontext()
-        lines.append("    ctx = RunContext(SESS, PROG)")
-        lines.append("    with LOCK:")
-        lines.append("        try:")
-        lines.append(f"            outs = RUN(ctx, LINKS, CONSTS{args})")
-        lines.append("        except Exception:")
-        lines.append("            outs = None")
-        lines.append("        if outs is not None:")
-        lines.append("            with SESS._lock:")
-        lines.append("                if SESS._closed:")
-        lines.append("                    outs = None")
-        lines.append("                else:")
-        lines.append("                    ctx.commit()")
-        lines.append("    if outs is None:")
-        lines.append(f"        return self._slow({', '.join(names)})")
+    ns = {"SESS": sess, "BUILD": mapper.build, "NA": _NA}
+    slow = f"return self._slow({', '.join(names)})"
+    # positional-only with a default: a short call reaches the slow path's arity error
+    params = "".join(f"{a}=NA, " for a in names) + ("/, " if names else "")
+    lines = [f"def __call__(self, {params}*extra, **kw):"]
+    if names:
+        lines.append(f"    if extra or kw or {names[-1]} is NA or SESS._closed:")
+        given = f"*[x for x in ({''.join(a + ', ' for a in names)}) if x is not NA], "
     else:
-        lines.append("    try:")
-        lines.append(f"        outs = RUN(None, LINKS, CONSTS{args})")
-        lines.append("    except Exception:")
-        lines.append(f"        return self._slow({', '.join(names)})")
+        lines.append("    if extra or kw or SESS._closed:")
+        given = ""
+    lines.append(f"        return self._slow({given}*extra, **kw)")
+    passed, shapes = [], []
+    for i, (t, r) in enumerate(zip(feeds, ranks)):
+        dims = t.shape.as_list() if t.shape.ndims is not None else None
+        arg, shape = guard_lines(lines, ns, names[i], i, t.dtype.np, r, dims, slow)
+        passed.append(arg)
+        shapes.append(shape)
+    results, _ = chain_lines(lines, ns, sess, program, chain, passed, shapes, slow)
     if mapper.single and len(elements) == 1 and positions == [0]:
-        lines.append("    return outs[0]")
+        lines.append(f"    return {results[0]}")
     else:
         fill = ["None"] * len(elements)
         for k, p in enumerate(positions):
-            fill[p] = f"outs[{k}]"
+            fill[p] = results[k]
         lines.append(f"    return BUILD([{', '.join(fill)}])")
+    return compile_function(lines, ns, f"<graphjit fastcall {program.key[:12]}>")
+
+
+def compile_function(lines, ns, filename):
+    """Exec the generated source ``lines`` in ``ns``; the function keeps it as ``__source__``."""
     src = "\n".join(lines) + "\n"
-    code = compile(src, f"<graphjit fastcall {program.key[:12]}>", "exec")
-    exec(code, ns)
-    fn = ns["__call__"]
+    exec(compile(src, filename, "exec"), ns)
+    fn = ns[lines[0].split()[1].split("(")[0]]
     fn.__source__ = src
     return fn
+
+
+# Python's flags.num bits for a C-contiguous, aligned array: what a segment compiled for
+# ``Array(dt, rank, 'C')`` (aligned) may assume, as numba's typeof would check it
+_C_ALIGNED = 0x1 | 0x100
+
+
+def guard_lines(lines, ns, a, i, dtype, rank, dims, fail):
+    """Append the checks of fed value ``a`` (feed ``i``) to ``lines``.
+
+    Returns ``(expression passed to the chain, static shape the checks pin or None)``.
+    ``fail`` is the statement run for a value the chain may not be called with: anything
+    but an aligned C-contiguous ndarray of exactly ``dtype`` and ``rank`` (with the
+    placeholder's known dimensions ``dims``), or for rank 0 a numpy scalar of ``dtype``, a
+    Python float (float feeds) or bool (bool feeds).
+    """
+    dt = np.dtype(dtype)
+    ns["ND"] = np.ndarray
+    ns[f"D{i}"] = dt
+    if rank:
+        conds = [f"type({a}) is ND", f"{a}.dtype is D{i}"]
+        shape = None
+        if dims is not None and len(dims) == rank and None not in dims:
+            shape = tuple(dims)
+            conds.append(f"{a}.shape == {shape!r}")
+        else:
+            conds.append(f"{a}.ndim == {rank}")
+            if dims is not None:
+                conds += [f"{a}.shape[{k}] == {d}" for k, d in enumerate(dims) if d is not None]
+        # flags.carray (C-contiguous, aligned, writeable) is one attribute; read-only arrays
+        # take the second test
+        conds.append(f"({a}.flags.carray or {a}.flags.num & {_C_ALIGNED} == {_C_ALIGNED})")
+        lines.append(f"    if not ({' and '.join(conds)}):")
+        lines.append(f"        {fail}")
+        return a, shape
+    ns[f"S{i}"] = dt.type
+    alts = [f"type({a}) is S{i}"]
+    if dt.kind == "f":
+        alts.append(f"type({a}) is float")
+    elif dt.kind == "b":
+        alts.append(f"type({a}) is bool")
+    conds = [f"type({a}) is ND", f"{a}.dtype is D{i}", f"{a}.ndim == 0"]
+    lines.append(f"    if {' or '.join(alts)}:")
+    lines.append(f"        x{i} = {a}")
+    lines.append(f"    elif {' and '.join(conds)}:")
+    lines.append(f"        x{i} = {a}[()]")
+    lines.append("    else:")
+    lines.append(f"        {fail}")
+    return f"x{i}", ()
+
+
+def needs_ctx(chain) -> bool:
+    """Whether the chain's driver uses its run context: links, variable reads, and
+    variables updated in place through ``var_buffer(ctx, ...)`` (``Chain.needs_ctx``)."""
+    return bool(chain.needs_ctx)
+
+
+def chain_lines(lines, ns, sess, program, chain, args, shapes, fail):
+    """Append a run of ``chain`` on ``args`` to ``lines`` (the body of a generated function).
+
+    ``args`` are the expressions of the fed values in ``program.feed_slots`` order, checked
+    by :func:`guard_lines` (``shapes``: the static shapes it pinned); the generated code
+    names the session ``SESS``. ``fail`` runs when the chain raises (nothing committed) or
+    the session was closed before the commit. Returns ``(expressions of the fetched values,
+    inlined)``: a chain of one segment without context is called without its driver
+    (:func:`_inline`); any other runs the driver, as ``executor.execute`` does, with a
+    :class:`RunContext` committed under the session's locks when it needs one.
+    """
+    with_ctx = needs_ctx(chain)
+    inline = None if with_ctx else _inline(program, chain, args, shapes, ns)
+    if inline is not None:
+        body, results = inline
+        lines.append("    try:")
+        lines += [f"        {x}" for x in body]
+        lines.append("    except Exception:")
+        lines.append(f"        {fail}")
+        return results, True
+    ns.update(RUN=chain.run, LINKS=chain.links, CONSTS=chain.consts)
+    ctx = "ctx" if with_ctx else "None"
+    call = f"RUN({ctx}, LINKS, CONSTS{''.join(', ' + a for a in args)})"
+    results = [f"outs[{k}]" for k in range(len(program.fetch_slots))]
+    if not with_ctx:
+        lines += ["    try:", f"        outs = {call}", "    except Exception:", f"        {fail}"]
+        return results, False
+    # the same state lock Session.run holds for a program that writes variables
+    lock = getattr(sess, "_state_lock_for", None)
+    ns["LOCK"] = lock(program) if lock is not None else contextlib.nullcontext()
+    ns.update(PROG=program, RunContext=RunContext)
+    lines.append("    ctx = RunContext(SESS, PROG)")
+    lines.append("    with LOCK:")
+    lines.append("        try:")
+    lines.append(f"            outs = {call}")
+    lines.append("        except Exception:")
+    lines.append("            outs = None")
+    lines.append("        if outs is not None:")
+    lines.append("            with SESS._lock:")
+    lines.append("                if SESS._closed:")
+    lines.append("                    outs = None")
+    lines.append("                else:")
+    lines.append("                    ctx.commit()")
+    lines.append("    if outs is None:")
+    lines.append(f"        {fail}")
+    return results, False
+
+
+def _inline(program, chain, args, shapes, ns):
+    """``(statements, fetch expressions)`` doing what the driver of a one-segment chain does.
+
+    The segment's compiled entry point is called directly: the guards already checked
+    every argument as numba's dispatcher would (type, dtype, rank, C layout, alignment), so
+    its type dispatch (~0.15 us) and the driver's frame and tuple are saved. Constants are
+    bound once; output buffers of statically known shape are allocated without ``bshape``.
+    ``None`` for anything else (links, variables, several segments, constant or fed fetches).
+    """
+    from .codegen_segment import driver_outputs
+    from .executor import bshape
+    from .fuse import Segment
+
+    plan = chain.plan
+    if needs_ctx(chain) or len(plan.steps) != 1 or not isinstance(plan.steps[0], Segment):
+        return None
+    st = plan.steps[0]
+    seg = getattr(chain.module, f"seg{st.index}", None)
+    overloads = list(getattr(seg, "overloads", {}).values())
+    if len(overloads) != 1:
+        return None
+    local = {"SEG": overloads[0].entry_point, "SEGD": seg, "EMPTY": np.empty, "BSHAPE": bshape}
+    feed_of = {s: i for i, s in enumerate(program.feed_slots)}
+    argv, shape_of = [], {}
+    for s in st.inputs:
+        if s in plan.consts:
+            c = plan.consts[s]
+            local[f"C{s}"] = c[()] if c.ndim == 0 else c
+            argv.append(f"C{s}")
+            shape_of[s] = (c.shape, f"C{s}.shape")
+        elif s in feed_of:
+            k = feed_of[s]
+            argv.append(args[k])
+            shape_of[s] = (shapes[k], f"{args[k]}.shape")
+        else:
+            return None
+    body = []
+    given = driver_outputs(program, plan, st)
+    for o, sup in given.items():
+        if sup[0] == "var":
+            return None
+        dt = np.dtype(plan.dtypes[o])
+        local[f"T{o}"] = dt
+        known = [shape_of[x][0] for x in sup]
+        if None not in known:
+            try:
+                local[f"H{o}"] = bshape(*known)
+            except ValueError:
+                return None  # the driver raises on every call: leave that to it
+            body.append(f"o{o} = EMPTY(H{o}, T{o})")
+        else:
+            body.append(f"o{o} = EMPTY(BSHAPE({', '.join(shape_of[x][1] for x in sup)}), T{o})")
+        argv.append(f"o{o}")
+    rets = [s for s in st.outputs if s not in given]
+    results = []
+    for s in program.fetch_slots:
+        if s in given:
+            results.append(f"o{s}")
+        elif s in rets:
+            k = rets.index(s)
+            if plan.ranks[s]:
+                results.append(f"r[{k}]")
+                continue
+            dt = np.dtype(plan.dtypes[s])
+            if dt.kind == "f":
+                # 1 * x is x exactly (x is a value of dtype dt): numpy's scalar multiply with
+                # a Python float gives dt's scalar in a third of np.float32(x)'s time
+                local[f"U{s}"] = dt.type(1)
+                results.append(f"U{s} * r[{k}]")
+            else:
+                local[f"U{s}"] = dt.type
+                results.append(f"U{s}(r[{k}])")
+        else:
+            return None
+    body.append(f"{'r = ' if rets else ''}SEG({', '.join(argv)})")
+    ns.update(local)
+    return body, results

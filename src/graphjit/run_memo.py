@@ -15,6 +15,10 @@ path, which validates and raises exactly as before.
 
 Keys hold object identities (``id``) of Tensors/Operations/Variables; every such object is
 kept alive by the memo entry, so an id is never reused while its entry exists.
+
+Level 0: once an entry for a single Tensor fetch fed by Tensor keys has its chain, a
+function generated for exactly that call (:func:`_fast_run`) is stored in
+``sess._run_fast`` under ``id(fetch)``; ``Session.run`` tries it before building any key.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ _ARRAYS = (np.ndarray, np.generic)
 _MAX_ENTRIES = 256
 _ID_LEAVES: set = {Tensor, Operation}
 _var_types_added = False
-_config_get = None  # config.get, bound by the first remember()
+_config = None  # the config module, bound by the first remember()
 
 
 def _leaf_types() -> set:
@@ -52,6 +56,11 @@ def _fetch_key(f, keep):
     if t is list or t is tuple:
         parts = [t is list]
         for x in f:
+            tx = type(x)
+            if tx is Tensor or tx is Operation:  # (the usual leaves, without a call)
+                keep.append(x)
+                parts.append(id(x))
+                continue
             k = _fetch_key(x, keep)
             if k is None:
                 return None
@@ -73,19 +82,22 @@ def _fetch_key(f, keep):
     return id(f)
 
 
-def key(fetches, feed_dict, keep):
+def key(fetches, feed_dict, keep=None):
     """A hashable key of ``(fetches, feed keys)`` or ``None`` (no memo for this call).
 
-    ``keep`` receives the objects whose ids are part of the key.
+    ``keep`` (a list, when given) receives the objects whose ids are part of the key.
     """
     if type(fetches) is Tensor:
-        keep.append(fetches)
         fk = id(fetches)
+        if keep is not None:
+            keep.append(fetches)
     else:
+        if keep is None:
+            keep = []  # (only the cold path: a structured fetch)
         fk = _fetch_key(fetches, keep)
         if fk is None:
             return None
-    if feed_dict is None or not feed_dict:
+    if not feed_dict:
         return (fk,)
     if type(feed_dict) is not dict:
         return None
@@ -93,12 +105,13 @@ def key(fetches, feed_dict, keep):
     for k in feed_dict:
         t = type(k)
         if t is Tensor:
-            keep.append(k)
             parts.append(id(k))
         elif t is str:
             parts.append(k)
         else:
             return None
+    if keep is not None:
+        keep += [k for k in feed_dict if type(k) is Tensor]
     return tuple(parts)
 
 
@@ -108,8 +121,11 @@ class RunMemo:
     __slots__ = (
         "chain",
         "direct",
+        "fast",
+        "fast_keys",
         "fed_pos",
         "feeds",
+        "flat",
         "graph_sets",
         "jit_ok",
         "keep",
@@ -119,10 +135,16 @@ class RunMemo:
         "positions",
         "program",
         "sig",
+        "with_ctx",
     )
 
     def run(self, sess, feed_dict):
         """The result of ``sess.run`` for this key, or :data:`MISS`."""
+        fast = self.fast
+        if fast is not None:
+            out = fast(sess, feed_dict)
+            if out is not MISS:
+                return out
         g = sess._graph
         if (len(g._unfeedable), len(g._unfetchable)) != self.graph_sets:
             return MISS
@@ -145,10 +167,10 @@ class RunMemo:
                     return MISS
                 vals.append(v)
         outs = MISS
-        if self.jit_ok and not _config_get().disable_jit:
+        if self.jit_ok and not _config._current.disable_jit:
             chain = self.chain
             if chain is None:
-                chain = self._attach()
+                chain = self._attach(sess)
             if chain is not None:
                 outs = self._run_chain(sess, chain, vals)
         if outs is MISS:
@@ -172,11 +194,22 @@ class RunMemo:
             for spec, v in zip(self.feeds, vals)
         ]
 
-    def _attach(self):
+    def _attach(self, sess):
         from . import executor, jit
 
         chain = jit.peek((self.program.key, self.sig))
         if isinstance(chain, executor.Chain):
+            from .fastcall import needs_ctx
+
+            self.with_ctx = needs_ctx(chain)
+            try:
+                self.fast = _fast_run(sess, self, chain)
+                if self.fast_keys is not None:
+                    sess._run_fast[id(self.fast_keys[0])] = _fast_run(
+                        sess, self, chain, self.fast_keys[1]
+                    )
+            except Exception:  # never let a fast path break a run: the memo's own runs it
+                pass
             self.chain = chain
             return chain
         return None
@@ -193,7 +226,7 @@ class RunMemo:
                 args.append(v)
             else:
                 return MISS  # the general path makes it contiguous
-        if not chain.needs_ctx:
+        if not self.with_ctx:
             try:
                 outs = chain.run(None, chain.links, chain.consts, *args)
             except Exception:
@@ -228,20 +261,22 @@ class RunMemo:
         except OpError as e:
             raise _wrap_error(e) from None
         if self.chain is None and self.jit_ok:
-            self._attach()
+            self._attach(sess)
         return outs
 
 
-def remember(sess, memo_key, keep, mapper, feeds):
+def remember(sess, memo_key, fetches, feed_dict, mapper, feeds):
     """Store a :class:`RunMemo` after a successful full-path run (when it is safe to)."""
-    global _config_get
+    global _config
     from . import config
 
-    _config_get = config.get  # imported here: ``config`` is not needed to import graphjit
+    _config = config  # imported here: ``config`` is not needed to import graphjit
     if sess._config.operation_timeout_in_ms:
         return  # deadlines are per run: the full path handles them
     if len(feeds) != len(memo_key) - 1:
         return  # two keys fed the same tensor, or a nested/sparse key
+    keep: list = []
+    key(fetches, feed_dict, keep)
     elements = mapper.elements
     fed_index = {tid: j for j, tid in enumerate(feeds)}
     tensors, targets, positions, fed_pos = [], [], [], []
@@ -282,8 +317,101 @@ def remember(sess, memo_key, keep, mapper, feeds):
     entry.jit_ok = not config.session_disables_jit(sess._config)
     entry.sig = tuple(s[1] for s in specs)
     entry.chain = None
+    entry.with_ctx = True
     entry.direct = mapper.single and len(elements) == 1 and positions == [0]
+    entry.fast = None
+    entry.flat = None
+    tf = type(fetches)
+    if (tf is list or tf is tuple) and all(type(x) in (Tensor, Operation) for x in fetches):
+        where = {id(el): i for i, el in enumerate(elements)}
+        if all(id(x) in where for x in fetches):
+            entry.flat = (tf is list, tuple(where[id(x)] for x in fetches))
+    entry.fast_keys = None
+    if mapper.single and tf in (Tensor, Operation) and len(keep) == len(memo_key):
+        # one Tensor or Operation fetched, fed by Tensor keys only: level 0 can run it
+        entry.fast_keys = (fetches, tuple(keep[1:]))
     memo = sess._run_memo
     if len(memo) >= _MAX_ENTRIES:
         memo.clear()
+        sess._run_fast.clear()
     memo[memo_key] = entry
+
+
+def _fast_run(sess, entry, chain, keys=None):
+    """A generated run of a memo entry with its chain: ``fast(sess, feed_dict)`` or ``MISS``.
+
+    With ``keys`` (the entry's feed Tensors, in order) it is the level-0 ``Session.run``,
+    looked up by ``id(fetches)`` before any key is built, so it also checks the feed dict's
+    keys; without, it runs a memo hit whose key already matched. Either checks the session
+    (closed), ``disable_jit`` and the graph's feedable/fetchable sets, then each feed value
+    and calls the chain with the helpers of :mod:`~graphjit.fastcall`, and builds the fetch
+    structure as :meth:`RunMemo.run` does. Whatever it does not handle (another feed dict or
+    value, a closed session, a changed graph, the JIT switched off, any exception in the
+    chain) returns ``MISS`` without touching state; :meth:`RunMemo.run` or the full path
+    then runs the call.
+    """
+    from .fastcall import chain_lines, compile_function, guard_lines, needs_ctx
+
+    n = len(entry.feeds)
+    names = [f"a{i}" for i in range(n)]
+    ns = {"MISS": MISS, "DICT": dict, "CFG": _config, "G": sess._graph, "KEEP": entry.keep}
+    n1, n2 = entry.graph_sets
+    graph = (
+        "G._unfeedable or G._unfetchable"  # (both empty, the usual case: truth is cheapest)
+        if n1 == n2 == 0
+        else f"len(G._unfeedable) != {n1} or len(G._unfetchable) != {n2}"
+    )
+    state = f"SESS._closed or CFG._current.disable_jit or {graph}"
+    # SESS is the argument, not a constant: the session's table must not keep it alive
+    lines = ["def fast_run(SESS, fd):"]
+    if keys is not None and n:
+        ns.update({f"K{i}": k for i, k in enumerate(keys)})
+        lines.append(f"    if type(fd) is not DICT or len(fd) != {n} or {state}:")
+        lines.append("        return MISS")
+        lines.append(f"    {''.join(f'k{i}, ' for i in range(n))}= fd")
+        lines.append(f"    if {' or '.join(f'k{i} is not K{i}' for i in range(n))}:")
+        lines.append("        return MISS")
+    else:
+        lines.append(f"    if {'fd or ' if keys is not None else ''}{state}:")
+        lines.append("        return MISS")
+    if n:
+        lines.append(f"    {''.join(a + ', ' for a in names)}= fd.values()")
+    passed, shapes = [], []
+    for i, (dt, rank, dims, _, _) in enumerate(entry.feeds):
+        arg, shape = guard_lines(lines, ns, names[i], i, dt, rank, dims, "return MISS")
+        passed.append(arg)
+        shapes.append(shape)
+    results, inlined = chain_lines(
+        lines, ns, sess, entry.program, chain, passed, shapes, "return MISS"
+    )
+    if not needs_ctx(chain):
+        lines.append("    if SESS._closed:")
+        lines.append("        return MISS")
+    if not inlined:  # the driver's values, as BaseSession._fetch_value converts them
+        ns["SCALAR"] = _scalar
+        results = [f"SCALAR({r})" for r in results]
+    if entry.direct:
+        lines.append(f"    return {results[0]}")
+    else:
+        fill = ["None"] * entry.n  # (Operations fetch None)
+        for i, r in zip(entry.positions, results):
+            fill[i] = r
+        for i, j in entry.fed_pos:  # fetching a fed tensor returns the fed value itself
+            ns[f"D{j}"] = entry.feeds[j][0]
+            ns["ND"], ns["ASARRAY"] = np.ndarray, np.asarray
+            fill[i] = f"({names[j]} if type({names[j]}) is ND else ASARRAY({names[j]}, D{j}))"
+        if entry.mapper.single:  # one Operation, or a Tensor that was fed
+            lines.append(f"    return {fill[0]}")
+        elif entry.flat is not None:  # a list or tuple of Tensors/Operations: built inline
+            is_list, index = entry.flat
+            items = "".join(fill[i] + ", " for i in index)
+            lines.append(f"    return [{items[:-2]}]" if is_list else f"    return ({items})")
+        else:
+            ns["BUILD"] = entry.mapper.build
+            lines.append(f"    return BUILD([{', '.join(fill)}])")
+    name = "fast run" if keys is not None else "memo run"
+    return compile_function(lines, ns, f"<graphjit {name} {entry.program.key[:12]}>")
+
+
+def _scalar(v):
+    return v[()] if isinstance(v, _ARRAYS) and v.ndim == 0 else v

@@ -47,6 +47,7 @@ from .session_support import (
 from .sparse import SparseTensor
 
 _session_ids = itertools.count(1)
+_MISS = _run_memo.MISS
 
 
 # ------------------------------------------------------------------ BaseSession
@@ -97,6 +98,7 @@ class BaseSession:
         self._id = next(_session_ids)
         self._programs: dict = {}
         self._run_memo: dict = {}  # run_memo.key(...) -> RunMemo
+        self._run_fast: dict = {}  # id(fetched Tensor) -> generated run (run_memo._fast_run)
         self._partial = {}
         self._incarnation = random.getrandbits(63)
         self._default_session_context = None
@@ -144,6 +146,7 @@ class BaseSession:
             self._partial = {}
             self._programs = {}
             self._run_memo = {}
+            self._run_fast = {}
 
     def __del__(self):
         try:
@@ -193,26 +196,31 @@ class BaseSession:
         ...     sess.run({"y": y}, feed_dict={x: [1.0, 2.0]})
         {'y': array([2., 4.], dtype=float32)}
         """
+        # level 0: one Tensor fetched with the same Tensor feed keys as a compiled earlier run
+        fast = self._run_fast.get(id(fetches))
+        if fast is not None and options is None and run_metadata is None:
+            out = fast(self, feed_dict)
+            if out is not _MISS:
+                return out
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
         memo_key = None
         if options is None and run_metadata is None:
             # a repeated (fetch structure, feed keys) skips fetch mapping and feed conversion
             # (and the empty-graph check: a memo exists only for a graph that had ops)
-            keep: list = []
-            memo_key = _run_memo.key(fetches, feed_dict, keep)
+            memo_key = _run_memo.key(fetches, feed_dict)
             if memo_key is not None:
                 entry = self._run_memo.get(memo_key)
                 if entry is not None:
                     out = entry.run(self, feed_dict)
-                    if out is not _run_memo.MISS:
+                    if out is not _MISS:
                         return out
         self._check_graph_not_empty()
         mapper = FetchMapper(self._graph, fetches)
         feeds = self._convert_feed_dict(feed_dict)
         values = self._run_elements(mapper.elements, feeds, options, run_metadata)
         if memo_key is not None:
-            _run_memo.remember(self, memo_key, keep, mapper, feeds)
+            _run_memo.remember(self, memo_key, fetches, feed_dict, mapper, feeds)
         return mapper.build(values)
 
     def _convert_feed_dict(self, feed_dict):

@@ -134,3 +134,20 @@ def test_forked_child_does_not_wait_for_the_parents_compile_threads():
     finally:
         with jit._lock:
             jit._pending.discard(("planted", ()))
+
+
+def test_process_exiting_while_a_compile_runs_exits_cleanly(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, graphjit.compat.v1 as tf\n"
+        "from graphjit import config\n"
+        f"config.configure(compile_mode='background', cache_dir={str(tmp_path)!r})\n"
+        "x = tf.placeholder(tf.float32, [None])\n"
+        "f = tf.Session().make_callable(tf.tanh(x) * 3.0 + tf.exp(x), [x])\n"
+        "print(f(np.ones(2, np.float32)).tolist())\n"  # answered; the compile is still running
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().startswith("[")

@@ -82,6 +82,20 @@ def test_armed_callable_python_int_goes_through_conversion(fma):
     assert f(2, 3) == np.float32(7.0)
 
 
+def test_armed_callable_keeps_the_arity_and_keyword_errors(fma):
+    sess, a, b, v, y, z = fma
+    f = sess.make_callable(y, [a, b])
+    f(1.0, 1.0)
+    assert _armed(f)
+    with pytest.raises(TypeError, match="takes 2 positional arguments"):
+        f(1.0)
+    with pytest.raises(TypeError, match="takes 2 positional arguments"):
+        f(1.0, 2.0, 3.0)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        f(1.0, 2.0, a0=1.0)
+    assert f(2.0, 3.0, options=None) == np.float32(7.0)
+
+
 def test_armed_callable_after_close_raises_runtime_error():
     g = tf.Graph()
     with g.as_default():
@@ -135,6 +149,27 @@ def test_memoized_run_gives_identical_results(fma, jit):
                 _same(sess.run(fetches, feed), first)
             if jit:  # (with the JIT disabled a memo never calls its chain)
                 assert sess._run_memo[key].chain is not None
+                assert sess._run_memo[key].fast is not None  # the generated memo run
+                _same(sess.run(fetches, feed), first)
+
+
+def test_memoized_run_of_flat_fetch_lists_with_targets_and_fed_values():
+    g = tf.Graph()
+    with g.as_default():
+        a = tf.placeholder(tf.float32, [2])
+        y = a * 2.0
+        noop = tf.no_op()
+    x = np.ones(2, np.float32)
+    want = [x * 2, None, x]
+    with config.override(compile_after=1), tf.Session(graph=g) as sess:
+        for fetches in ([y, noop, a], (y, noop, a), (y,)):
+            for _ in range(4):
+                got = sess.run(fetches, {a: x})
+                assert type(got) is type(fetches) and len(got) == len(fetches)
+                for p, q in zip(got, want):
+                    _same(p, q)
+                assert got[-1] is x or fetches == (y,)  # the fed value itself (contract 4.7)
+            assert sess._run_memo[run_memo.key(fetches, {a: x})].fast is not None
 
 
 def test_memoized_run_falls_back_with_identical_errors(fma):
@@ -209,6 +244,186 @@ def test_options_bypass_the_memo(fma):
     for _ in range(3):
         assert sess.run(y, {a: 1.0, b: 1.0}, options=opts, run_metadata=md) == np.float32(2.0)
     assert len(md.step_stats.dev_stats) == 1
+
+
+# ------------------------------------------------------------------ one-segment chains
+# (called without their driver: constants bound, outputs allocated at static shapes)
+def _inline_graphs():
+    out = {}
+
+    def fma_vec(tf):
+        a, b, c = (tf.placeholder(tf.float32, [4]) for _ in range(3))
+        vals = [np.arange(4, dtype=np.float32) + k for k in range(3)]
+        return [a, b, c], a * b + c, vals
+
+    def dynamic_broadcast(tf):
+        m = tf.placeholder(tf.float32, [None, 3])
+        s = tf.placeholder(tf.float32, [])
+        return [m, s], m * s - 1.0, [np.ones((2, 3), np.float32), np.float32(3.0)]
+
+    def constants(tf):
+        v = tf.placeholder(tf.float64, [3])
+        return [v], v * tf.constant([1.0, 2.0, 3.0], tf.float64) + 0.5, [np.ones(3)]
+
+    def reductions(tf):
+        m = tf.placeholder(tf.float32, [2, 3])
+        s = tf.placeholder(tf.float32, [])
+        total = tf.reduce_sum(m * s)
+        return [m, s], [total, tf.reduce_max(m, axis=1)], [np.ones((2, 3), np.float32), 2.0]
+
+    def int_and_bool(tf):
+        i = tf.placeholder(tf.int32, [])
+        j = tf.placeholder(tf.int32, [])
+        return [i, j], [i * j + 1, i > j], [np.int32(3), np.int32(4)]
+
+    for fn in (fma_vec, dynamic_broadcast, constants, reductions, int_and_bool):
+        out[fn.__name__] = fn
+    return out
+
+
+def _reference(build):
+    g = tf.Graph()
+    with g.as_default():
+        feeds, fetches, vals = build(tf)
+    with config.override(disable_jit=True), tf.Session(graph=g) as sess:
+        return sess.run(fetches, dict(zip(feeds, vals)))
+
+
+@pytest.mark.parametrize("name", list(_inline_graphs()))
+def test_one_segment_chains_are_inlined_and_match_the_interpreter(name):
+    build = _inline_graphs()[name]
+    want = _reference(build)
+    g = tf.Graph()
+    with g.as_default():
+        feeds, fetches, vals = build(tf)
+    with config.override(compile_after=1), tf.Session(graph=g) as sess:
+        f = sess.make_callable(fetches, feeds)
+        for _ in range(3):
+            _same(f(*vals), want)
+        assert _armed(f) and "SEG(" in type(f).__call__.__source__
+        feed = dict(zip(feeds, vals))
+        for _ in range(3):
+            _same(sess.run(fetches, feed), want)
+        if not isinstance(fetches, list):  # a single Tensor: the level-0 Session.run
+            assert "SEG(" in sess._run_fast[id(fetches)].__source__
+            _same(sess.run(fetches, feed), want)
+
+
+def test_inlined_chain_takes_the_slow_path_for_unaligned_and_accepts_readonly(fma):
+    sess, a, b, v, y, z = fma
+    f = sess.make_callable(z, [v, a])
+    x = np.arange(3, dtype=np.float32)
+    f(x, 2.0)
+    assert _armed(f)
+    raw = np.zeros(3 * 4 + 1, np.uint8)
+    unaligned = np.frombuffer(raw.data, np.float32, 3, offset=1)
+    unaligned[...] = x  # (a writable view of raw)
+    assert not unaligned.flags.aligned
+    np.testing.assert_array_equal(f(unaligned, 2.0), x * 2)
+    ro = x.copy()
+    ro.setflags(write=False)
+    np.testing.assert_array_equal(f(ro, 2.0), x * 2)
+
+
+def test_inlined_chain_replays_broadcast_errors_with_tf_class():
+    g = tf.Graph()
+    with g.as_default():
+        p = tf.placeholder(tf.float32, [None])
+        q = tf.placeholder(tf.float32, [None])
+        r = p * q
+    with config.override(compile_after=1), tf.Session(graph=g) as sess:
+        f = sess.make_callable(r, [p, q])
+        ones = np.ones(3, np.float32)
+        f(ones, ones)
+        assert _armed(f)
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            f(ones, np.ones(4, np.float32))
+        for _ in range(3):
+            sess.run(r, {p: ones, q: ones})
+        assert id(r) in sess._run_fast
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            sess.run(r, {p: ones, q: np.ones(4, np.float32)})
+
+
+# ------------------------------------------------------------------ level-0 Session.run
+def _fast_ready(sess, y, feed):
+    for _ in range(3):
+        sess.run(y, feed)
+    assert id(y) in sess._run_fast
+
+
+def test_fast_run_falls_back_for_other_feed_dicts(fma):
+    sess, a, b, v, y, z = fma
+    _fast_ready(sess, y, {a: 2.0, b: 3.0})
+    assert sess.run(y, {b: 3.0, a: 2.0}) == np.float32(7.0)  # other key order
+    assert sess.run(y, {a: 2, b: 3}) == np.float32(7.0)  # Python ints: converted
+    assert sess.run(y, {a: 2.0, b: 3.0, v: np.zeros(3, np.float32)}) == np.float32(7.0)
+    assert sess.run(y, {"a:0": 2.0, b: 3.0}) == np.float32(7.0)
+    with pytest.raises(ValueError, match="Cannot feed value of shape"):
+        sess.run(y, {a: np.ones(2, np.float32), b: 3.0})
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        sess.run(y, {a: 2.0})  # b not fed
+    out = sess.run(y, {a: np.float32(2.0), b: np.array(3.0, np.float32)})
+    assert out == np.float32(7.0) and type(out) is np.float32
+
+
+def test_fast_run_sees_graph_feedability_and_closing():
+    g = tf.Graph()
+    with g.as_default():
+        a = tf.placeholder(tf.float32, [])
+        y = a * 3.0
+    sess = tf.Session(graph=g)
+    with config.override(compile_after=1):
+        _fast_ready(sess, y, {a: 1.0})
+    g.prevent_feeding(a)
+    with pytest.raises(ValueError, match="may not be fed"):
+        sess.run(y, {a: 1.0})
+    g._unfeedable.discard(id(a))
+    assert sess.run(y, {a: 2.0}) == np.float32(6.0)
+    sess.close()
+    with pytest.raises(RuntimeError, match="closed Session"):
+        sess.run(y, {a: 1.0})
+
+
+def test_fast_run_with_jit_disabled_uses_the_interpreter(fma, monkeypatch):
+    sess, a, b, v, y, z = fma
+    _fast_ready(sess, y, {a: 2.0, b: 3.0})
+    from graphjit import executor
+
+    calls = []
+    real = executor.execute
+    monkeypatch.setattr(executor, "execute", lambda *a, **k: calls.append(1) or real(*a, **k))
+    with config.override(disable_jit=True):
+        assert sess.run(y, {a: 2.0, b: 3.0}) == np.float32(7.0)
+    assert calls  # the full run, not the compiled chain
+
+
+def test_fast_run_with_variables_commits_each_run():
+    g = tf.Graph()
+    with g.as_default():
+        w = tf.Variable(np.zeros(3, np.float32))
+        x = tf.placeholder(tf.float32, [3])
+        inc = tf.assign_add(w, x)
+        read = w * x
+    with config.override(compile_after=1), tf.Session(graph=g) as sess:
+        sess.run(w.initializer)
+        one = np.ones(3, np.float32)
+        for k in range(1, 5):
+            np.testing.assert_array_equal(sess.run(inc, {x: one}), one * k)
+        # the in-place update runs in the session's context, not replayed every run
+        assert "RUN(ctx," in sess._run_fast[id(inc)].__source__
+        np.testing.assert_array_equal(sess.run(read, {x: one * 2}), one * 8)
+        np.testing.assert_array_equal(sess.run(read, {x: one * 2}), one * 8)
+        np.testing.assert_array_equal(sess.run(w), one * 4)
+        f = sess.make_callable(inc, [x])
+        for k in range(5, 8):
+            np.testing.assert_array_equal(f(one), one * k)
+        assert _armed(f) and "RUN(ctx," in type(f).__call__.__source__
+        np.testing.assert_array_equal(sess.run(w), one * 7)
+        for _ in range(3):  # an Operation fetched: level 0 too, returning None
+            assert sess.run(inc.op, {x: one}) is None
+        assert id(inc.op) in sess._run_fast
+        np.testing.assert_array_equal(sess.run(w), one * 10)
 
 
 # ------------------------------------------------------------------ start-up

@@ -293,3 +293,14 @@ def test_rank0_variable_committed_by_the_interpreter_is_then_updated_in_place():
         for name, buf in before.items():
             assert sess._vars[name] is buf, name  # updated in place, not swapped by a replay
         assert sess.run(gs) == 3
+
+
+def test_chain_that_only_writes_a_variable_in_place_needs_the_run_context():
+    from graphjit import executor
+
+    g, v, d, up, init = _counter()
+    with tf.Session(graph=g) as sess:
+        sess.run(init)
+        program = sess._program([], [up.op], [(d,)])
+        chain = executor.build_chain(program, (1,))
+        assert chain.plan.inplace and chain.needs_ctx

@@ -38,7 +38,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .graph_def import AttrValue, FunctionDef, FunctionDefLibrary, NameAttrList
-from .graph_io import attr_to_proto, create_node, node_def_of
+from .graph_io import attr_to_proto, create_node, node_def_of, topological_order
 from .ops import control_flow as cf
 from .shapes import TensorShape
 
@@ -524,29 +524,16 @@ def _merge_ops(a, b) -> list:
 
 def _function_order(fd, nodes, bound) -> list:
     """Body nodes ordered so that inputs come first (iterative, like the GraphDef import)."""
-    order, state = [], {}
-    for root in fd.node_def:
-        stack = [(root.name, False)]
-        while stack:
-            name, done = stack.pop()
-            if done:
-                state[name] = 2
-                order.append(nodes[name])
-                continue
-            if state.get(name) == 2:
-                continue
-            if state.get(name) == 1:
-                raise ValueError(f"Function '{fd.signature.name}' has a cycle through '{name}'")
-            state[name] = 1
-            stack.append((name, True))
-            for ref in reversed(nodes[name].input):
-                src = ref[1:] if ref.startswith("^") else ref.split(":")[0]
-                if src not in nodes:
-                    if ref.startswith("^") or ref in bound:
-                        continue
-                    raise ValueError(
-                        f"Function '{fd.signature.name}': node '{name}' has unknown input '{ref}'"
-                    )
-                if state.get(src) != 2:
-                    stack.append((src, False))
-    return order
+    fname = fd.signature.name
+
+    def unknown(nd, ref):
+        if ref.startswith("^") or ref in bound:
+            return None
+        return ValueError(f"Function '{fname}': node '{nd.name}' has unknown input '{ref}'")
+
+    return topological_order(
+        fd.node_def,
+        nodes,
+        lambda name: ValueError(f"Function '{fname}' has a cycle through '{name}'"),
+        unknown,
+    )

@@ -279,10 +279,15 @@ def import_graph_def(
     return [_return_element(r, created) for r in return_elements]
 
 
-def _topological_order(graph_def, nodes) -> list:
-    """Nodes ordered so inputs come first (iterative: deep graphs must not recurse)."""
+def topological_order(node_defs, nodes, cycle, unknown) -> list:
+    """NodeDefs ordered so inputs come first (iterative: deep graphs must not recurse).
+
+    ``nodes`` maps names to NodeDefs; ``cycle(name)`` is the error for a cycle through
+    ``name``; ``unknown(node_def, ref)`` is the error for an input that names no node, or
+    ``None`` when that input is bound elsewhere (a function argument) and is skipped.
+    """
     order, state = [], {}
-    for root in graph_def.node:
+    for root in node_defs:
         stack = [(root.name, False)]
         while stack:
             node_name, done = stack.pop()
@@ -293,17 +298,29 @@ def _topological_order(graph_def, nodes) -> list:
             if state.get(node_name) == 2:
                 continue
             if state.get(node_name) == 1:
-                raise ValueError(f"graph_def has a cycle through node '{node_name}'")
+                raise cycle(node_name)
             state[node_name] = 1
             stack.append((node_name, True))
             nd = nodes[node_name]
             for ref in reversed(nd.input):
                 src = ref[1:] if ref.startswith("^") else ref.split(":")[0]
                 if src not in nodes:
-                    raise ValueError(f"Node '{nd.name}': Unknown input node '{ref}'")
+                    err = unknown(nd, ref)
+                    if err is None:
+                        continue
+                    raise err
                 if state.get(src) != 2:
                     stack.append((src, False))
     return order
+
+
+def _topological_order(graph_def, nodes) -> list:
+    return topological_order(
+        graph_def.node,
+        nodes,
+        lambda name: ValueError(f"graph_def has a cycle through node '{name}'"),
+        lambda nd, ref: ValueError(f"Node '{nd.name}': Unknown input node '{ref}'"),
+    )
 
 
 def _import_node(g, nd, prefix, created, mapped, used, reader) -> Operation:

@@ -53,6 +53,12 @@ def unbroadcast(grad, x):
         return out
     if gs.ndims is not None and gs.ndims == xs.ndims and gs.as_list() == xs.as_list():
         return grad
+    if xs.is_fully_defined() and gs.ndims is not None and gs.ndims >= xs.ndims:
+        if 1 not in xs.as_list():
+            # x (a bias [k] against a batch [n, k]) broadcast only along the leading axes:
+            # the sum over them has x's shape already (no Shape/Reshape links in the chain)
+            lead = gs.ndims - xs.ndims
+            return _sum(grad, list(range(lead))) if lead else grad
     sx = shape(x)
     rx, _ = broadcast_gradient_args(sx, shape(grad))
     return reshape(_sum(grad, rx), sx)

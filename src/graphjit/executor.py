@@ -16,6 +16,7 @@ replayed from scratch by the interpreter, which raises TF's exact error class an
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 
@@ -184,12 +185,15 @@ def signature(feed_values) -> tuple:
     return tuple(np.ndim(v) for v in feed_values)
 
 
-def chain_for(program, sig, force):
+def chain_for(program, sig, force, deferred=None):
     """The compiled chain for a signature, compiling per the tier policy; ``None``: interpret.
 
     In ``background`` mode (the default) a cold signature that is due for compilation is
     handed to a compile thread and this run is interpreted; later runs pick the chain up
-    as soon as it is in L1. In ``sync`` mode the due run compiles and waits.
+    as soon as it is in L1. With ``deferred`` (a list), the thread's start is appended to it
+    instead, for the caller to run once the interpreter has answered (the compile thread
+    would otherwise compete with this run for the GIL). In ``sync`` mode the due run
+    compiles and waits.
     """
     key = (program.key, sig)
     chain = jit.peek(key)
@@ -201,7 +205,13 @@ def chain_for(program, sig, force):
             if n < cfg.compile_after:
                 return None
         if cfg.compile_mode == "background":
-            jit.build_in_background(key, lambda: build_chain(program, sig))
+            start = functools.partial(
+                jit.build_in_background, key, lambda: build_chain(program, sig)
+            )
+            if deferred is None:
+                start()
+            else:
+                deferred.append(start)
             return None
         chain = jit.get_or_build(key, lambda: build_chain(program, sig))
     return chain if isinstance(chain, Chain) else None
@@ -217,9 +227,14 @@ def execute(session, program, feed_values, ctx, interpret=run_program):
     ):
         return interpret(program, feed_values, ctx)
     sig = signature(feed_values)
-    chain = chain_for(program, sig, getattr(_tls, "force", False))
+    deferred: list = []
+    chain = chain_for(program, sig, getattr(_tls, "force", False), deferred)
     if chain is None:
-        return interpret(program, feed_values, ctx)
+        try:  # the first answer of a cold signature does not wait for (or share) a compile
+            return interpret(program, feed_values, ctx)
+        finally:
+            for start in deferred:
+                start()
     args = [v[()] if r == 0 else cont(v) for v, r in zip(feed_values, sig)]
     run = chain.run_traced if ctx.trace is not None else chain.run
     try:

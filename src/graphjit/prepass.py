@@ -1,0 +1,244 @@
+"""Program rewrites and plan-time constants that run before partitioning (pure Python).
+
+* :func:`writes_last` -- a topological order with every node that neither writes state nor
+  depends on a write ahead of the writes;
+* :func:`alias_reads` -- variable reads that can read the variable's storage directly;
+* :func:`fold` -- ``Const`` nodes, shapes known statically, and small pure subgraphs of
+  constants evaluated once (compiled code gets them as arguments).
+
+:mod:`graphjit.fuse` applies them (``fold`` inside ``plan``; the executor calls the two
+rewrites before planning) and re-exports these names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .ops import registry as R
+
+# dtypes the code generator handles; anything else becomes a link
+COMPILED_DTYPES = frozenset(
+    {
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float32",
+        "float64",
+    }
+)
+
+
+# Plan-time folding (compiler tables, keyed by op type like ``INPLACE``): ops that read only
+# the shape of their input become constants when that shape is statically known; a partially
+# known ``Shape`` is kept symbolically for ``BroadcastGradientArgs``.
+SHAPE_OPS = {
+    "Shape": lambda shape: shape,
+    "Size": lambda shape: int(np.prod(shape, dtype=np.int64)),
+    "Rank": lambda shape: len(shape),
+}
+SYMBOLIC_SHAPE_OPS = frozenset({"BroadcastGradientArgs"})
+_FOLD_MAX = 1 << 16  # elements: larger values stay run-time work (memory, key size)
+
+
+def is_const(opdef) -> bool:
+    return opdef.kind == R.SOURCE and not opdef.stateful and not opdef.uses_ctx
+
+
+def fold(program):
+    """Plan-time constants: ``(consts, folded node indices)``.
+
+    Folded are ``Const`` nodes; ``Shape``/``Size``/``Rank`` of statically known shapes; any
+    pure node (no state, no context) whose inputs are all small constants, evaluated once by
+    its numpy kernel (a kernel that raises is left to fail at run time); and
+    ``BroadcastGradientArgs`` of partially known shapes whose result does not depend on the
+    unknown dimensions (each unknown dimension is aligned only with 1s, so every run-time
+    size is valid; the outputs are computed for unknowns of 1 and 2 and must agree). A node is
+    folded only when every output it has that something reads is known.
+    """
+    consts: dict = {}
+    sym: dict = {}  # slot -> partially known shape (list with None) of a Shape output
+    folded: set = set()
+    used = {s for node in program.nodes for s in node.inputs} | set(program.fetch_slots)
+    for i, node in enumerate(program.nodes):
+        opdef = node.opdef
+        if is_const(opdef) and not node.inputs:
+            consts[node.outputs[0]] = np.asarray(opdef.numpy(**node.attrs))
+            folded.add(i)
+            continue
+        if opdef.stateful or opdef.uses_ctx or node.var >= 0 or not node.outputs:
+            continue
+        if opdef.kind in (R.SOURCE, R.CONTROL, R.STATEFUL):
+            continue
+        # dtype.np, not np.dtype(name): "string"/"resource" are object arrays, never folded
+        out_dt = [t.dtype.np for t in (program.slot_tensors[s] for s in node.outputs)]
+        if any(d.name not in COMPILED_DTYPES for d in out_dt):
+            continue
+        vals = None
+        if node.op_type in SHAPE_OPS and len(node.inputs) == 1:
+            shape = program.slot_tensors[node.inputs[0]].shape
+            if shape.is_fully_defined():
+                vals = [SHAPE_OPS[node.op_type](tuple(shape.as_list()))]
+            elif node.op_type == "Shape" and shape.ndims is not None:
+                sym[node.outputs[0]] = shape.as_list()
+        elif all(s in consts for s in node.inputs):
+            if sum(consts[s].size for s in node.inputs) <= _FOLD_MAX:
+                vals = _evaluate(opdef, node, [consts[s] for s in node.inputs])
+        elif node.op_type in SYMBOLIC_SHAPE_OPS and all(
+            s in consts or s in sym for s in node.inputs
+        ):
+            vals = _fold_symbolic(opdef, node, [consts.get(s, sym.get(s)) for s in node.inputs])
+        if vals is None or len(vals) != len(node.outputs):
+            continue
+        known = {}
+        for s, v, d in zip(node.outputs, vals, out_dt):
+            if v is not None:
+                v = v if isinstance(v, np.ndarray) else np.asarray(v, dtype=d)
+                if v.size <= _FOLD_MAX and np.can_cast(v.dtype, d, "same_kind"):
+                    known[s] = v.astype(d)
+        if all(s in known or s not in used for s in node.outputs):
+            consts.update(known)
+            folded.add(i)
+    # a symbolic Shape read only by folded nodes has nothing left to do
+    live = set(program.fetch_slots)
+    for i in range(len(program.nodes) - 1, -1, -1):
+        node = program.nodes[i]
+        if i not in folded and node.outputs and all(s in sym for s in node.outputs):
+            if not live & set(node.outputs):
+                folded.add(i)
+                continue
+        if i not in folded:
+            live.update(node.inputs)
+    return consts, folded
+
+
+def _evaluate(opdef, node, args):
+    try:
+        with np.errstate(all="ignore"):
+            out = opdef.numpy(*args, **node.attrs)
+    except Exception:  # the run-time link raises TF's error
+        return None
+    return list(out) if len(node.outputs) > 1 else [out]
+
+
+def _fold_symbolic(opdef, node, args):
+    """Outputs of a shape-arithmetic op over partially known shape vectors (``None`` where
+    an output depends on the unknown sizes)."""
+    shapes = [list(a) if isinstance(a, list) else a.tolist() for a in args]
+    if any(not isinstance(x, list) or any(isinstance(d, list) for d in x) for x in shapes):
+        return None
+    n = max(len(x) for x in shapes)
+    cols = [[1] * (n - len(x)) + x for x in shapes]
+    for j in range(n):
+        col = [c[j] for c in cols]
+        if None in col and any(d is not None and d != 1 for d in col):
+            return None  # the run-time size might be invalid: keep the run-time check
+    unknown = sum(x.count(None) for x in shapes)
+    if unknown == 0 or unknown > 4:
+        return None
+    results = []
+    for bits in range(1 << unknown):
+        k = 0
+        trial = []
+        for x, a in zip(shapes, args):
+            row = []
+            for d in x:
+                if d is None:
+                    d = 2 if bits >> k & 1 else 1
+                    k += 1
+                row.append(d)
+            trial.append(
+                np.array(row, dtype=np.asarray(a).dtype if not isinstance(a, list) else np.int32)
+            )
+        out = _evaluate(opdef, node, trial)
+        if out is None:
+            return None
+        results.append([np.asarray(o) for o in out])
+    vals = []
+    for j in range(len(results[0])):
+        first = results[0][j]
+        same = all(r[j].shape == first.shape and np.array_equal(r[j], first) for r in results)
+        vals.append(first if same else None)
+    return vals
+
+
+def writes_last(program):
+    """``(program, order)``: nodes that depend on no state write moved ahead of those that do.
+
+    Any topological order runs a program correctly (reads see writes they depend on through
+    data or control edges, as in the interpreter). Putting every node that neither writes
+    state (``Assign*``/``Scatter*`` on a variable, context ops) nor depends on such a node
+    first lets a fetch computed next to a training step (``[loss, train_op, accuracy]``)
+    run before the updates, so the updates stay the in-place tail instead of being staged.
+    ``order[k]`` is the original index of new node ``k`` (``None``: order unchanged).
+    """
+    nodes, ops = program.nodes, program.ops
+    producer = {s: i for i, node in enumerate(nodes) for s in node.outputs}
+    index = {id(op): i for i, op in enumerate(ops)}
+    late = [False] * len(nodes)
+    for i, node in enumerate(nodes):
+        if node.var >= 0 or node.opdef.uses_ctx:  # writes a variable, or a context op
+            late[i] = True
+            continue
+        deps = [producer[s] for s in node.inputs if s in producer]
+        deps += [index[id(c)] for c in ops[i].control_inputs if id(c) in index]
+        late[i] = any(late[d] for d in deps)
+    order = [i for i, x in enumerate(late) if not x] + [i for i, x in enumerate(late) if x]
+    if order == list(range(len(nodes))):
+        return program, None
+    moved = dataclasses.replace(
+        program, nodes=tuple(nodes[i] for i in order), ops=tuple(ops[i] for i in order)
+    )
+    return moved, tuple(order)
+
+
+def alias_reads(program):
+    """``program`` with variable reads (``Identity`` of a variable) aliased to the variable.
+
+    An aliased read's output slot becomes a ref slot: consumers read the variable's storage
+    at their point of use (no copy per step). That equals the interpreter's copy only when no
+    node that may write the variable comes before the read's last consumer, and the read is
+    not fetched when anything writes the variable (a fetch is taken at the end of the run).
+    """
+    ref = dict(program.ref_slots)
+    nodes = program.nodes
+    last_use: dict = {}
+    for i, node in enumerate(nodes):
+        for s in node.inputs:
+            last_use[s] = i
+    first_write: dict = {}
+    for i, node in enumerate(nodes):
+        if node.var >= 0:
+            first_write.setdefault(node.var, i)
+    fetched = set(program.fetch_slots)
+    extra = []
+    for node in nodes:
+        o = node.opdef
+        if not (
+            o.kind == R.INJECTIVE
+            and o.scalar == "{0}"
+            and not o.stateful
+            and not o.uses_ctx
+            and len(node.inputs) == 1
+            and len(node.outputs) == 1
+            and node.inputs[0] in ref
+        ):
+            continue
+        src, out = node.inputs[0], node.outputs[0]
+        v = ref[src]
+        if program.slot_tensors[src].dtype != program.slot_tensors[out].dtype:
+            continue
+        w = first_write.get(v)
+        if w is not None and (w < last_use.get(out, -1) or out in fetched):
+            continue
+        extra.append((out, v))
+    if not extra:
+        return program
+    return dataclasses.replace(program, ref_slots=tuple(program.ref_slots) + tuple(extra))

@@ -89,18 +89,26 @@ def _driver(program, plan, traced):
             outs = ", ".join(f"s{s}" for s in rets)
             if given:
                 need = {x for sup in given.values() if sup[0] != "var" for x in sup}
+                # written in place: the session's own buffers, fetched first so that reads
+                # of those variables in this segment pass the same (checked) array
+                vbuf = {}
+                for o, sup in given.items():
+                    if sup[0] == "var":
+                        L.append(f"    s{o} = var_buffer(ctx, {sup[1]}, np.{dtypes[o]})")
+                        vbuf[sup[1]] = f"s{o}[()]" if ranks[o] == 0 else f"s{o}"
+                        written.add(o)
                 argv = []
                 for s in st.inputs:
-                    if s in need:
+                    if s in ref and ref[s] in vbuf and ranks[s] is not None:
+                        argv.append(vbuf[ref[s]])
+                    elif s in need:
                         L.append(f"    a{s} = {seg_arg(s)}")
                         argv.append(f"a{s}")
                     else:
                         argv.append(seg_arg(s))
                 for o, sup in given.items():
-                    if sup[0] == "var":  # written in place: the session's own buffer
-                        L.append(f"    s{o} = var_buffer(ctx, {sup[1]}, np.{dtypes[o]})")
+                    if sup[0] == "var":
                         argv.append(f"s{o}")
-                        written.add(o)
                         continue
                     shp = (
                         f"a{sup[0]}.shape"

@@ -355,6 +355,7 @@ class SegmentWriter:
         if not split:
             begin_loops()
         k_rows = self._row_axes(partial, R)
+        k_lead = 0 if k_rows else self._lead_axes(partial, R)
         ii = f"i{g}"
         if inplace and not partial:  # shapes were checked equal above: the flat loop only
             self.emit(1, f"for {ii} in range({n}):  # in place: every operand has the loop shape")
@@ -365,11 +366,19 @@ class SegmentWriter:
         # An operand of lower rank than the loop (a bias [k] against [n, k]) broadcasts on
         # every call that matters, so the flat path would be dead code for numba to compile.
         broadcasts = any(self.rank(x) < R for x in leaves)
-        if (not partial or k_rows) and not broadcasts:
+        if (not partial or k_rows or k_lead) and not broadcasts:
             self.emit(1, f"if {fast}:  # same shapes everywhere: unit-stride flat loop")
             if not partial:
                 self.emit(2, f"for {ii} in range({n}):")
                 body(3, lambda s: ii, f"{g}")
+            elif k_lead:  # column sums (bias gradients): accumulators indexed by the column
+                ncol, rw, cl = f"ncol{g}", f"rw{g}", f"cl{g}"
+                self.emit(2, f"{ncol} = " + " * ".join(it[k_lead:]))
+                self.emit(2, f"for {rw} in range({n} // max({ncol}, 1)):")
+                self.emit(3, f"for {cl} in range({ncol}):")
+                self.emit(4, f"{ii} = {rw} * {ncol} + {cl}")
+                acc_out = {nodes[i].outputs[0] for i in partial}
+                body(4, lambda s: cl if s in acc_out else ii, f"{g}")
             else:
                 ncol, rw, cl = f"ncol{g}", f"rw{g}", f"cl{g}"
                 self.emit(2, f"{ncol} = " + " * ".join(it[R - k_rows :]))
@@ -484,6 +493,17 @@ class SegmentWriter:
             x = self.p.nodes[i].inputs[0]
             ax = self.plan.axes[i]
             if self.rank(x) != R or not ax or ax != tuple(range(R - len(ax), R)):
+                return 0
+            ks.add(len(ax))
+        return ks.pop() if len(ks) == 1 else 0
+
+    def _lead_axes(self, partial, R):
+        """k if every partial reduction reduces exactly the leading k axes of rank-R input."""
+        ks = set()
+        for i in partial:
+            x = self.p.nodes[i].inputs[0]
+            ax = self.plan.axes[i]
+            if self.rank(x) != R or not ax or len(ax) == R or ax != tuple(range(len(ax))):
                 return 0
             ks.add(len(ax))
         return ks.pop() if len(ks) == 1 else 0

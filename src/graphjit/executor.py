@@ -56,6 +56,26 @@ def cont(x):
 def bshape(*shapes):
     """The broadcast of array shapes (numpy rules); ``ValueError`` when incompatible."""
     first = shapes[0]
+    if len(shapes) == 2:  # the common case, without numpy's general machinery
+        b = shapes[1]
+        if b == first:
+            return first
+        n, m = len(first), len(b)
+        if m < n and first[n - m :] == b:  # a trailing-shape operand (a bias row)
+            return first
+        if n < m and b[m - n :] == first:
+            return b
+        if n == m:  # same rank: dimension by dimension
+            out = []
+            for x, y in zip(first, b):
+                if x == y or y == 1:
+                    out.append(x)
+                elif x == 1:
+                    out.append(y)
+                else:
+                    return np.broadcast_shapes(first, b)  # raises numpy's error
+            return tuple(out)
+        return np.broadcast_shapes(first, b)
     for s in shapes[1:]:
         if s != first:
             return np.broadcast_shapes(*shapes)
@@ -70,6 +90,15 @@ def var_buffer(ctx, var, dtype):
     C-contiguous ndarray (a numpy scalar, a read-only or strided array) is replaced by an
     equal one that is, once.
     """
+    if not (ctx.staged or ctx.patches):  # the steady state: one lookup, no copies
+        v = ctx.session._vars.get(ctx.names[var])
+        if (
+            type(v) is np.ndarray
+            and v.dtype == dtype
+            and v.flags.c_contiguous
+            and v.flags.writeable
+        ):
+            return v
     v = ctx.read_var(var)
     name = ctx.names[var]
     if (
@@ -133,29 +162,40 @@ def _make_link(node):
     nout = len(node.outputs)
     if opdef.uses_ctx:
 
-        def call(ctx, *args):
-            return opdef.numpy(ctx, node, *args, **attrs)
-    elif opdef.kernel is not None:
+        def link(ctx, *args):
+            return _as_arrays(opdef.numpy(ctx, node, *args, **attrs), nout)
+
+        return link
+    if opdef.kernel == "matmul" and nout == 1:
+        from .kernels import matmul_link
+
+        return matmul_link(**attrs)
+    fn = opdef.numpy
+    if opdef.kernel is not None:
         from . import kernels, kernels_conv
 
         k = opdef.kernel
         fn = getattr(kernels, k, None) or getattr(kernels_conv, k, None) or opdef.numpy
+    ndarray, asarray = np.ndarray, np.asarray
+    if nout == 1:  # one closure level: view links (Shape, Reshape) run every step
 
-        def call(ctx, *args):
-            return fn(*args, **attrs)
+        def link(ctx, *args):
+            out = fn(*args, **attrs)
+            return (out if type(out) is ndarray else asarray(out),)
+
     else:
-        fn = opdef.numpy
 
-        def call(ctx, *args):
-            return fn(*args, **attrs)
-
-    def link(ctx, *args):
-        out = call(ctx, *args)
-        if nout == 1:
-            return (out if isinstance(out, np.ndarray) else np.asarray(out),)
-        return tuple(o if isinstance(o, np.ndarray) else np.asarray(o) for o in out)
+        def link(ctx, *args):
+            return _as_arrays(fn(*args, **attrs), nout)
 
     return link
+
+
+def _as_arrays(out, nout):
+    """A link kernel's result as a tuple of ndarrays."""
+    if nout == 1:
+        return (out if isinstance(out, np.ndarray) else np.asarray(out),)
+    return tuple(o if isinstance(o, np.ndarray) else np.asarray(o) for o in out)
 
 
 def var_ranks(program):

@@ -80,11 +80,11 @@ class RunContext:
 
     def read_var(self, var: int, node=None, check=True) -> np.ndarray:
         name = self.names[var]
-        if name in self.patches:  # a read after a scatter of this run sees its rows
+        if self.patches and name in self.patches:  # a read after a scatter of this run
             self.staged[name] = _patched(
                 np.array(self.session._vars[name]), self.patches.pop(name)
             )
-        value = self.staged.get(name)
+        value = self.staged.get(name) if self.staged else None
         if value is None:
             value = self.session._vars.get(name)
         if value is None:

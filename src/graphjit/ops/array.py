@@ -159,9 +159,9 @@ def _reshape_infer(inputs, attrs):
 
 
 def _reshape_kernel(x, shape, **attrs):
-    shape = [int(d) for d in shape.reshape(-1)]
-    unknown = [i for i, d in enumerate(shape) if d == -1]
-    if len(unknown) > 1:
+    shape = shape.reshape(-1).tolist()
+    if shape.count(-1) > 1:
+        unknown = [i for i, d in enumerate(shape) if d == -1]
         raise InvalidArgumentError(
             None, None, f"Only one input size may be -1, not both {unknown[0]} and {unknown[1]}"
         )

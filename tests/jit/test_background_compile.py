@@ -148,6 +148,8 @@ def test_process_exiting_while_a_compile_runs_exits_cleanly(tmp_path):
         "f = tf.Session().make_callable(tf.tanh(x) * 3.0 + tf.exp(x), [x])\n"
         "print(f(np.ones(2, np.float32)).tolist())\n"  # answered; the compile is still running
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().startswith("[")

@@ -371,10 +371,14 @@ class SegmentWriter:
             if not partial:
                 self.emit(2, f"for {ii} in range({n}):")
                 body(3, lambda s: ii, f"{g}")
-            elif k_lead:  # column sums (bias gradients): accumulators indexed by the column
+            elif k_lead:  # bias gradients
                 ncol, rw, cl = f"ncol{g}", f"rw{g}", f"cl{g}"
                 self.emit(2, f"{ncol} = " + " * ".join(it[k_lead:]))
-                self.emit(2, f"for {rw} in range({n} // max({ncol}, 1)):")
+                self.emit(
+                    2,
+                    f"for {rw} in range({n} // max({ncol}, 1)):",
+                    "column sums: accumulators indexed by the column",
+                )
                 self.emit(3, f"for {cl} in range({ncol}):")
                 self.emit(4, f"{ii} = {rw} * {ncol} + {cl}")
                 acc_out = {nodes[i].outputs[0] for i in partial}

@@ -202,10 +202,10 @@ def _arg(op_type, is_max):
                 attrs["output_type"] = output_type
             return _numpy_kernel(op_type)(x, dim, **attrs)
         rows = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
-        out = np.empty(rows.shape[0], np.int64)
-        _arg_rows(rows, out, is_max)
+        out = np.empty(x.shape[:-1], np.int64)  # not a view: a fetched view is copied
+        _arg_rows(rows, out.reshape(-1), is_max)
         want = np.int64 if output_type is None else as_dtype(output_type).np
-        return out.reshape(x.shape[:-1]).astype(want, copy=False)
+        return out.astype(want, copy=False)
 
     kernel.__name__ = op_type.lower()
     kernel.__doc__ = (
@@ -368,9 +368,9 @@ def softmax(x, **attrs):
     if x.dtype not in _FLOATS or x.ndim == 0 or x.size == 0:
         return _numpy_kernel("Softmax")(x, **attrs)
     x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
-    out = np.empty(x2.shape, x.dtype)
-    _softmax_rows(x2, out, False, x.dtype == np.float32)
-    return out.reshape(x.shape)
+    out = np.empty(x.shape, x.dtype)  # returned as allocated: a view would be copied
+    _softmax_rows(x2, out.reshape(x2.shape), False, x.dtype == np.float32)
+    return out
 
 
 def log_softmax(x, **attrs):
@@ -378,9 +378,9 @@ def log_softmax(x, **attrs):
     if x.dtype not in _FLOATS or x.ndim == 0 or x.size == 0:
         return _numpy_kernel("LogSoftmax")(x, **attrs)
     x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
-    out = np.empty(x2.shape, x.dtype)
-    _softmax_rows(x2, out, True, x.dtype == np.float32)
-    return out.reshape(x.shape)
+    out = np.empty(x.shape, x.dtype)  # returned as allocated: a view would be copied
+    _softmax_rows(x2, out.reshape(x2.shape), True, x.dtype == np.float32)
+    return out
 
 
 def softmax_xent(logits, labels, **attrs):

@@ -120,7 +120,7 @@ def _driver(program, plan, traced):
                 args = ", ".join(argv)
             else:
                 args = ", ".join(seg_arg(s) for s in st.inputs)
-            lhs = f"{outs}," if rets else "_"
+            lhs = outs if len(rets) == 1 else (f"{outs}," if rets else "_")
             L.append(
                 f"    {lhs} = seg{st.index}({args})  # segment {st.index}: "
                 + ", ".join(nodes[i].op_type for i in st.nodes[:8])

@@ -167,8 +167,10 @@ class SegmentWriter:
             for rg in seg.regions:
                 self.region(rg)
         rets = [s for s in seg.outputs if s not in self.given]
-        outs = ", ".join(f"s{s}" for s in rets)
-        self.emit(1, f"return ({outs}{',' if len(rets) == 1 else ''})")
+        if len(rets) == 1:  # one value: returned bare (no tuple to box and unpack)
+            self.emit(1, f"return s{rets[0]}")
+        else:
+            self.emit(1, f"return ({', '.join(f's{s}' for s in rets)})")
         return "\n".join(self.lines)
 
     def region(self, rg, later=None):

@@ -350,7 +350,7 @@ def _fast_run(sess, entry, chain, keys=None):
     chain) returns ``MISS`` without touching state; :meth:`RunMemo.run` or the full path
     then runs the call.
     """
-    from .fastcall import chain_lines, compile_function, guard_lines, needs_ctx
+    from .fastcall import chain_lines, compile_function, dispatch_checks, guard_lines, needs_ctx
 
     n = len(entry.feeds)
     names = [f"a{i}" for i in range(n)]
@@ -377,12 +377,15 @@ def _fast_run(sess, entry, chain, keys=None):
     if n:
         lines.append(f"    {''.join(a + ', ' for a in names)}= fd.values()")
     passed, shapes = [], []
+    light = dispatch_checks(
+        entry.program, chain, [f[1] for f in entry.feeds], [f[2] for f in entry.feeds]
+    )
     for i, (dt, rank, dims, _, _) in enumerate(entry.feeds):
-        arg, shape = guard_lines(lines, ns, names[i], i, dt, rank, dims, "return MISS")
+        arg, shape = guard_lines(lines, ns, names[i], i, dt, rank, dims, "return MISS", light)
         passed.append(arg)
         shapes.append(shape)
     results, inlined = chain_lines(
-        lines, ns, sess, entry.program, chain, passed, shapes, "return MISS"
+        lines, ns, sess, entry.program, chain, passed, shapes, "return MISS", light
     )
     if not needs_ctx(chain):
         lines.append("    if SESS._closed:")

@@ -86,6 +86,7 @@ class BaseSession:
         self._target = target
         self._config = config
         self._closed = False
+        self._armed = weakref.WeakSet()  # make_callable fast paths that close() disarms
         self._lock = threading.RLock()  # guards close() and the commit of staged state
         # Runs that write session state (assign, assign_add, ...) hold this for their whole
         # execute + commit, so read-modify-write updates from concurrent runs never interleave
@@ -141,6 +142,12 @@ class BaseSession:
         """Free variable values and handles. Idempotent; later runs raise RuntimeError."""
         with self._lock:
             self._closed = True
+            if self._armed:
+                from .fastcall import disarm
+
+                for fc in list(self._armed):
+                    disarm(fc)
+            self._armed.clear()
             self._vars = {}
             self._handles = {}
             self._partial = {}

@@ -300,12 +300,14 @@ def test_one_segment_chains_are_inlined_and_match_the_interpreter(name):
         f = sess.make_callable(fetches, feeds)
         for _ in range(3):
             _same(f(*vals), want)
-        assert _armed(f) and "SEG(" in type(f).__call__.__source__
+        src = type(f).__call__.__source__
+        assert _armed(f) and ("SEG(" in src or "SEGD(" in src)
         feed = dict(zip(feeds, vals))
         for _ in range(3):
             _same(sess.run(fetches, feed), want)
         if not isinstance(fetches, list):  # a single Tensor: the level-0 Session.run
-            assert "SEG(" in sess._run_fast[id(fetches)].__source__
+            src = sess._run_fast[id(fetches)].__source__
+            assert "SEG(" in src or "SEGD(" in src
             _same(sess.run(fetches, feed), want)
 
 
@@ -437,3 +439,39 @@ def test_import_graphjit_does_not_import_numba_or_compiler():
         "assert 'graphjit.train' in sys.modules and 'numba' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_dispatcher_checked_arrays_take_the_slow_path_when_they_do_not_match():
+    """An inlined chain with array feeds leaves dtype, rank and layout to numba's dispatcher;
+    whatever it refuses is coerced and validated by the slow path, as Session.run does."""
+    g = tf.Graph()
+    with g.as_default():
+        a = tf.placeholder(tf.float32, [4])
+        b = tf.placeholder(tf.float32, [None, 3])
+        y = a * 2.0 + 1.0
+        z = b - 1.0
+    with config.override(compile_after=1), tf.Session(graph=g) as sess:
+        f = sess.make_callable(y, [a])
+        x = np.arange(4, dtype=np.float32)
+        np.testing.assert_array_equal(f(x), x * 2 + 1)
+        assert _armed(f) and "SEGD(" in type(f).__call__.__source__
+        np.testing.assert_array_equal(f(x.astype(np.float64)), x * 2 + 1)  # converted
+        np.testing.assert_array_equal(
+            f(np.arange(8, dtype=np.float32)[::2]), np.arange(0, 8, 2) * 2 + 1
+        )
+        assert f(x).dtype == np.float32
+        with pytest.raises(ValueError, match="Cannot feed value of shape"):
+            f(np.float32(1.0))  # 0-d: len() raises inside the guard
+        with pytest.raises(ValueError, match="Cannot feed value of shape"):
+            f(np.zeros((4, 1), np.float32))  # len 4 but rank 2: the dispatcher refuses it
+        with pytest.raises(ValueError, match="Cannot feed value of shape"):
+            f(np.zeros(5, np.float32))
+        h = sess.make_callable(z, [b])
+        m = np.ones((2, 3), np.float32)
+        np.testing.assert_array_equal(h(m), m - 1)
+        assert _armed(h)
+        np.testing.assert_array_equal(h(np.asfortranarray(np.ones((3, 3), np.float32))), 0)
+        with pytest.raises(ValueError, match="Cannot feed value of shape"):
+            h(np.ones((2, 4), np.float32))
+        with pytest.raises(ValueError, match="Cannot feed value of shape"):
+            h(np.ones(3, np.float32))  # shape[1] raises inside the guard

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from pathlib import Path
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -32,7 +31,7 @@ _TRUE = {"1", "true", "yes", "on"}
 class Config:
     """The effective settings (see the module docstring)."""
 
-    cache_dir: Path
+    cache_dir: str
     disable_jit: bool = False
     debug: bool = False
     explain_cache_misses: bool = False
@@ -44,9 +43,9 @@ def _flag(env, name) -> bool:
     return env.get(name, "").strip().lower() in _TRUE
 
 
-def _default_cache_dir(env) -> Path:
+def _default_cache_dir(env) -> str:
     base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "graphjit"
+    return os.path.join(base, "graphjit")
 
 
 def from_env(env=None) -> Config:
@@ -59,7 +58,7 @@ def from_env(env=None) -> Config:
         after = 2
     mode = env.get("GRAPHJIT_COMPILE", "background").strip().lower()
     return Config(
-        cache_dir=Path(cache) if cache else _default_cache_dir(env),
+        cache_dir=cache if cache else _default_cache_dir(env),
         disable_jit=_flag(env, "GRAPHJIT_DISABLE_JIT"),
         debug=_flag(env, "GRAPHJIT_DEBUG"),
         explain_cache_misses=_flag(env, "GRAPHJIT_EXPLAIN_CACHE_MISSES"),
@@ -83,7 +82,7 @@ def configure(**kw) -> Config:
     """
     global _current
     if "cache_dir" in kw:
-        kw["cache_dir"] = Path(kw["cache_dir"])
+        kw["cache_dir"] = os.fspath(kw["cache_dir"])
     _current = dataclasses.replace(_current, **kw)
     return _current
 
@@ -99,7 +98,7 @@ def override(**kw):
     global _current
     old = _current
     if "cache_dir" in kw:
-        kw["cache_dir"] = Path(kw["cache_dir"])
+        kw["cache_dir"] = os.fspath(kw["cache_dir"])
     _current = dataclasses.replace(old, **kw)
     try:
         yield _current
@@ -109,6 +108,8 @@ def override(**kw):
 
 def session_disables_jit(config_proto) -> bool:
     """Whether a session's ConfigProto asks for no JIT (``global_jit_level == OFF``)."""
+    if config_proto is None:  # a session created without a config
+        return False
     try:
         return int(config_proto.graph_options.optimizer_options.global_jit_level) == -1
     except (AttributeError, TypeError, ValueError):

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from . import config, fuse, jit
+from . import config, jit
 from .interp import run_program
 
 _tls = threading.local()
@@ -205,7 +205,7 @@ def var_ranks(program):
 
 def build_chain(program, sig) -> Chain:
     """Plan, render and compile ``program`` for feed ranks ``sig``."""
-    from . import codegen
+    from . import codegen, fuse  # (not at import: the first, interpreted run needs neither)
 
     # variable reads alias the variable's storage where that is safe (no copy per step);
     # node indices are unchanged, so traces and introspection still name the original ops
@@ -263,7 +263,7 @@ def execute(session, program, feed_values, ctx, interpret=run_program):
     if (
         cfg.disable_jit
         or ctx.deadline is not None  # deadlines are checked per node by the interpreter
-        or config.session_disables_jit(session._config)
+        or config.session_disables_jit(session._config_pb)
     ):
         return interpret(program, feed_values, ctx)
     sig = signature(feed_values)
@@ -306,7 +306,7 @@ def run_sub(program, feed_values, ctx):
         cfg.disable_jit
         or ctx.deadline is not None
         or ctx.trace is not None
-        or config.session_disables_jit(ctx.session._config)
+        or config.session_disables_jit(ctx.session._config_pb)
         or not _pure(program)
     ):
         return run_program(program, feed_values, ctx)
@@ -410,6 +410,8 @@ def explain(session, fetches, feed_list=()):
     if not isinstance(chain, Chain):
         info["interpreter"] = chain.reason
         return info
+    from . import fuse
+
     ops, nodes = _in_plan_order(program, chain)
     for st in chain.plan.steps:
         if isinstance(st, fuse.Segment):

@@ -66,7 +66,7 @@ def _arm(fc, args):
     sc = fc._sc
     sess = sc._session
     cfg = config.get()
-    if cfg.disable_jit or config.session_disables_jit(sess._config):
+    if cfg.disable_jit or config.session_disables_jit(sess._config_pb):
         return
     graph = sess.graph
     feeds = []

@@ -19,18 +19,25 @@ This is the only graphjit module that imports numba (lazily, at the first compil
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import logging
 import os
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import config
 
-_log = logging.getLogger("graphjit.jit")
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def _log():
+    """The module's logger (``logging`` is imported on the first warning, not at startup)."""
+    import logging
+
+    return logging.getLogger("graphjit.jit")
+
+
 CODEGEN_OPTIONS = "codegen-v1;error_model=numpy;layout=C"
 
 _lock = threading.Lock()
@@ -125,9 +132,9 @@ def get_or_build(key, build):
         except Exception as e:  # never fatal: the interpreter runs this signature
             with _lock:
                 _stats["failures"] += 1
-            _log.warning("graphjit: compile failed, using the interpreter: %s", e)
+            _log().warning("graphjit: compile failed, using the interpreter: %s", e)
             if config.get().debug:
-                _log.exception("compile failure")
+                _log().exception("compile failure")
             entry = Uncompilable(f"{type(e).__name__}: {e}")
         _L1[key] = entry
         return entry
@@ -201,11 +208,11 @@ def _explain_l1(key):
     prog_key, sig = key
     same = [k for k in _L1 if k[0] == prog_key]
     if not same:
-        _log.warning("graphjit L1 miss: new program structure %s", prog_key[:12])
+        _log().warning("graphjit L1 miss: new program structure %s", prog_key[:12])
         return
     for _, other in same:
         diff = [f"feed {i}: {a!r} -> {b!r}" for i, (a, b) in enumerate(zip(other, sig)) if a != b]
-        _log.warning(
+        _log().warning(
             "graphjit L1 miss for program %s: signature changed (%s)",
             prog_key[:12],
             "; ".join(diff) or f"{other!r} -> {sig!r}",
@@ -215,6 +222,8 @@ def _explain_l1(key):
 def _version_salt() -> str:
     global _salt
     if _salt is None:
+        from pathlib import Path
+
         import llvmlite
         import numba
         import numpy
@@ -249,6 +258,8 @@ def source_hash(source: str) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".py")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -266,7 +277,7 @@ def _ensure_file(path: Path, source: str) -> None:
     try:
         if path.read_text(encoding="utf-8") == source:
             return
-        _log.warning("graphjit: corrupt cache entry %s rewritten", path)
+        _log().warning("graphjit: corrupt cache entry %s rewritten", path)
     except (OSError, UnicodeDecodeError):
         pass
     _write_atomic(path, source)
@@ -276,6 +287,8 @@ def load(source: str):
     """Compile (or load from the disk cache) a generated module; returns ``(module, path)``."""
     h = source_hash(source)
     modname = f"graphjit_gen_{h}"
+    from pathlib import Path
+
     mod = sys.modules.get(modname)
     if mod is not None:
         return mod, Path(mod.__file__)
@@ -310,11 +323,13 @@ def load(source: str):
             _stats["l2"]["hits"] += 1
             _stats["l2"]["load_seconds"] += dt
     if misses and cfg.explain_cache_misses:
-        _log.warning("graphjit L2 miss: no machine code for %s (new source or versions)", path)
+        _log().warning("graphjit L2 miss: no machine code for %s (new source or versions)", path)
     return mod, path
 
 
 def _exec(modname: str, path: Path):
+    import importlib.util
+
     spec = importlib.util.spec_from_file_location(modname, path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[modname] = mod

@@ -271,7 +271,7 @@ def remember(sess, memo_key, fetches, feed_dict, mapper, feeds):
     from . import config
 
     _config = config  # imported here: ``config`` is not needed to import graphjit
-    if sess._config.operation_timeout_in_ms:
+    if sess._config_pb is not None and sess._config_pb.operation_timeout_in_ms:
         return  # deadlines are per run: the full path handles them
     if len(feeds) != len(memo_key) - 1:
         return  # two keys fed the same tensor, or a nested/sparse key
@@ -314,7 +314,7 @@ def remember(sess, memo_key, fetches, feed_dict, mapper, feeds):
     entry.lock = sess._state_lock_for(program)
     g = sess._graph
     entry.graph_sets = (len(g._unfeedable), len(g._unfetchable))
-    entry.jit_ok = not config.session_disables_jit(sess._config)
+    entry.jit_ok = not config.session_disables_jit(sess._config_pb)
     entry.sig = tuple(s[1] for s in specs)
     entry.chain = None
     entry.with_ctx = True

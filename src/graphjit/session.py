@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import sys
 import threading
 import time
 import weakref
@@ -55,22 +56,21 @@ class BaseSession:
     """Shared implementation of :class:`Session` and :class:`InteractiveSession`."""
 
     def __init__(self, target="", graph=None, config=None):
-        from .config_pb import ConfigProto
-
+        # A ConfigProto can only exist once config_pb was imported: a session without one
+        # does not import it (a few ms of a cold start); ``_config`` builds the default.
+        pb = sys.modules.get(f"{__package__}.config_pb")
         if graph is None:
             graph = get_default_graph()
         elif not isinstance(graph, Graph):
             raise TypeError(f"Argument `graph` must be a tf.Graph, but got {type(graph)}")
-        if isinstance(target, ConfigProto):
+        if pb is not None and isinstance(target, pb.ConfigProto):
             raise TypeError(
                 "Argument `target` must be a string, got a ConfigProto. If you meant to pass "
                 "a config, use Session(config=config)."
             )
         if target is not None and not isinstance(target, (str, bytes)):
             raise TypeError(f"Argument `target` must be a string, got {type(target)}")
-        if config is None:
-            config = ConfigProto()
-        elif not isinstance(config, ConfigProto):
+        if config is not None and (pb is None or not isinstance(config, pb.ConfigProto)):
             raise TypeError(f"config must be a tf.ConfigProto, but got {type(config)}")
         if isinstance(target, str):
             target = target.encode("utf-8")
@@ -84,7 +84,7 @@ class BaseSession:
             )
         self._graph = graph
         self._target = target
-        self._config = config
+        self._config_pb = config  # None: the default ConfigProto, built when first read
         self._closed = False
         self._armed = weakref.WeakSet()  # make_callable fast paths that close() disarms
         self._lock = threading.RLock()  # guards close() and the commit of staged state
@@ -137,6 +137,15 @@ class BaseSession:
             _DeviceAttributes(CPU_DEVICE.format(i), "CPU", 268435456, self._incarnation + i)
             for i in range(n)
         ]
+
+    @property
+    def _config(self):
+        """The session's ConfigProto (the default one is built on first use)."""
+        if self._config_pb is None:
+            from .config_pb import ConfigProto
+
+            self._config_pb = ConfigProto()
+        return self._config_pb
 
     def close(self) -> None:
         """Free variable values and handles. Idempotent; later runs raise RuntimeError."""
@@ -269,7 +278,7 @@ class BaseSession:
         trace_level = getattr(options, "trace_level", 0) if options is not None else 0
         timeout = (
             getattr(options, "timeout_in_ms", 0) if options is not None else 0
-        ) or self._config.operation_timeout_in_ms
+        ) or (self._config_pb is not None and self._config_pb.operation_timeout_in_ms)
         try:
             program = self._program(tensors, targets, feed_list)
             deadline = time.perf_counter() + timeout / 1000.0 if timeout > 0 else None

@@ -46,7 +46,7 @@ def test_first_run_imports_no_compiler_numba_or_protobuf_classes(tmp_path):
 
 
 def test_session_config_type_errors_without_config_pb_loaded():
-    with pytest.raises(TypeError, match="config must be a tf.ConfigProto"):
+    with pytest.raises(TypeError, match=r"config must be a tf\.ConfigProto"):
         tf.Session(config={"intra_op_parallelism_threads": 1})
     with pytest.raises(TypeError, match="must be a string, got a ConfigProto"):
         tf.Session(tf.ConfigProto())

@@ -130,7 +130,14 @@ def _driver(program, plan, traced):
         else:
             i = st.node
             node = nodes[i]
-            args = ", ".join(["ctx"] + [link_arg(s) for s in node.inputs])
+            edge = node.opdef.edge_inputs
+            edge = len(node.inputs) if edge is None else edge(node.attrs)
+            # gradient-edge inputs (variables a branch/body reads live) are never read
+            args = ", ".join(
+                ["ctx"]
+                + [link_arg(s) if k < edge or s not in ref else "None"
+                   for k, s in enumerate(node.inputs)]
+            )  # fmt: skip
             outs = ", ".join(f"s{s}" for s in node.outputs)
             lhs = f"{outs}," if node.outputs else "_"
             L.append(

@@ -152,6 +152,10 @@ class LibraryWriter:
         nd = node_def_of(op, self._add_shapes, ref=ref, cref=cref)
         attrs = op._attrs
         if op.type in IF_TYPES:
+            # inputs after the captures are variables a branch reads: dependency edges for
+            # gradients only (the function reaches the variable through its alias node)
+            ctrl = [x for x in nd.input if x.startswith("^")]
+            nd.input = [ref(t) for t in op._inputs[: 1 + len(attrs["Tin"])]] + ctrl
             holes = list(zip(attrs["Tout"], attrs["output_shapes"]))
             shapes, relaxed = list(attrs["output_shapes"]), False
             for key in ("then_branch", "else_branch"):

@@ -199,9 +199,12 @@ def run_program(program, feed_values, ctx: RunContext, keep_all=False):
         try:
             args = []
             prot_in = False
-            for s in node.inputs:
+            edge = node.opdef.edge_inputs
+            edge = len(node.inputs) if edge is None else edge(node.attrs)
+            for k, s in enumerate(node.inputs):
                 if s in ref:
-                    args.append(ctx.read_var(ref[s], node))
+                    # (a variable listed only as a gradient edge is not read: see OpDef)
+                    args.append(ctx.read_var(ref[s], node) if k < edge else None)
                     prot_in = True
                 else:
                     args.append(vals[s])

@@ -276,9 +276,9 @@ class BaseSession:
             return results
         feed_list = list(feeds.values())
         trace_level = getattr(options, "trace_level", 0) if options is not None else 0
-        timeout = (
-            getattr(options, "timeout_in_ms", 0) if options is not None else 0
-        ) or (self._config_pb is not None and self._config_pb.operation_timeout_in_ms)
+        timeout = (getattr(options, "timeout_in_ms", 0) if options is not None else 0) or (
+            self._config_pb is not None and self._config_pb.operation_timeout_in_ms
+        )
         try:
             program = self._program(tensors, targets, feed_list)
             deadline = time.perf_counter() + timeout / 1000.0 if timeout > 0 else None

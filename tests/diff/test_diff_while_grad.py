@@ -213,3 +213,16 @@ def test_training_through_a_loop_matches_tensorflow():
         return out
 
     assert_same(build, run, rtol=1e-10, atol=1e-12, check_static=False)
+
+
+@pytest.mark.parametrize("read", ["value", "read_value"])
+@pytest.mark.parametrize("taken", [True, False])
+def test_variable_read_in_a_cond_branch_matches_tensorflow(read, taken):
+    def build(tf, feed):
+        v = tf.Variable(2.0, dtype=tf.float64)
+        w = tf.Variable(-1.5, dtype=tf.float64)
+        (p,) = feeder(tf, feed, [np.bool_(taken)])
+        out = tf.cond(p, lambda: getattr(v, read)() * 3.0, lambda: tf.square(getattr(w, read)()))
+        return tf.global_variables_initializer(), [out, *tf.gradients(out, [v, w])]
+
+    assert_same(build, _init_then_run, check_static=False)

@@ -256,16 +256,18 @@ def _if_grad(op, *grads):
     return if_grad(op, *grads)
 
 
-def _if_kernel(ctx, node, pred, *args, then_branch, else_branch, **_):
+def _if_kernel(ctx, node, pred, *args, then_branch, else_branch, Tin=(), **_):
     branch = then_branch if _to_bool(pred) else else_branch
-    outs = branch.run(ctx, args)
+    # inputs past Tin are variables a branch reads live (edges for gradients only)
+    outs = branch.run(ctx, args[: len(Tin)])
     return outs[0] if len(node.outputs) == 1 else tuple(outs)
 
 
 _FALLBACK = "runs its branch/body sub-program with the interpreter"
 for _t in ("If", "StatelessIf"):
     R.defop(_t, R.OPAQUE, _out_infer, _if_kernel, uses_ctx=True, stateful=_t == "If",
-            fallback=_FALLBACK, grad=_if_grad)  # fmt: skip
+            fallback=_FALLBACK, grad=_if_grad,
+            edge_inputs=lambda a: 1 + len(a.get("Tin", ())))  # fmt: skip
 
 
 def _while_kernel(ctx, node, *args, T, cond, body, output_shapes, Tcaptures=(),
@@ -320,10 +322,16 @@ def _while_grad(op, *grads):
     return while_grad(op, *grads)
 
 
+def _while_edges(attrs) -> int:
+    """Index of a While's first read-variable input (after the limit, loop vars, captures)."""
+    has_max = bool(attrs.get("has_maximum_iterations", False))
+    return int(has_max) + len(attrs["T"]) + len(attrs.get("Tcaptures", ()))
+
+
 for _t in ("While", "StatelessWhile"):
     R.defop(_t, R.OPAQUE, _out_infer, _while_kernel, uses_ctx=True, stateful=_t == "While",
             fallback=_FALLBACK, attr_defaults={"parallel_iterations": 10},
-            grad=_while_grad)  # fmt: skip
+            grad=_while_grad, edge_inputs=_while_edges)  # fmt: skip
 
 # Reads one accumulated value of a While (its gradient loop's view of the forward body).
 R.defop("TensorListGetItem", R.OPAQUE, _gw._get_item_infer, _gw._get_item_kernel,
@@ -439,11 +447,17 @@ def _check_branches(true_fn, false_fn, t_out, f_out, t_flat, f_flat):
 
 def _build_if(g, pred, frames, t_flat, f_flat, structure, name):
     caps: dict[int, Tensor] = {}
+    reads: dict[int, Tensor] = {}
     control: list[Operation] = []
     for fr in frames:
         caps.update(fr.captures)
+        reads.update(fr.reads)
         control += [c for c in fr.control if c not in control]
     feeds = list(caps.values())
+    # Float variables a branch reads (live, through the run context) are also inputs, after
+    # the captures, so that tf.gradients sees the path from a variable read inside a branch
+    # (``v.read_value()``) to the cond; the kernel skips them (as While does).
+    live = [t for t in reads.values() if t.dtype.is_floating or t.dtype.is_complex]
     tensors = [i for i, t in enumerate(t_flat) if isinstance(t, Tensor)]
     subs = []
     for fr, flat, label in zip(frames, (t_flat, f_flat), ("then", "else")):
@@ -460,7 +474,9 @@ def _build_if(g, pred, frames, t_flat, f_flat, structure, name):
     }
     op_type = "If" if subs[0].stateful or subs[1].stateful else "StatelessIf"
     with g.name_scope(None):
-        op = g.create_op(op_type, [pred, *feeds], attrs, name=name + "/", control_inputs=control)
+        op = g.create_op(
+            op_type, [pred, *feeds, *live], attrs, name=name + "/", control_inputs=control
+        )
     for fr in frames:
         _close(g, fr, op)
     results = list(op.outputs)

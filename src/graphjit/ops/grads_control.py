@@ -49,6 +49,7 @@ def if_grad(op, *grads):
     from .array_more import zeros_like
     from .control_flow import _state, cond
 
+    # inputs: the predicate, the captures (Tin), then variables a branch reads live
     pred, caps = op.inputs[0], op.inputs[1:]
     xs = [c for c in caps if c.dtype.is_floating or c.dtype.is_complex]
     pairs = [

@@ -58,6 +58,11 @@ class OpDef:
         Why this op has no compiled lowering (shown by introspection), when that is by design.
     attr_defaults : dict
         Attribute defaults filled in when a GraphDef omits them.
+    edge_inputs : callable or None
+        ``edge_inputs(attrs) -> k``: inputs from index ``k`` on are dependency edges only
+        (variables a cond branch or loop body reads live, listed so that ``tf.gradients``
+        sees the path); their values are never read, so an uninitialised variable read
+        only by a branch that does not run raises nothing.
     """
 
     type: str
@@ -72,6 +77,7 @@ class OpDef:
     stateful: bool = False
     fallback: str | None = None
     attr_defaults: dict = field(default_factory=dict)
+    edge_inputs: Callable | None = None
 
     @property
     def compilable(self) -> bool:

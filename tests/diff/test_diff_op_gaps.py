@@ -144,6 +144,9 @@ EQS = [
     ("ii->i", [(3, 3)]), ("ii", [(3, 3)]), ("iij->j", [(2, 2, 3)]), ("iij->ji", [(2, 2, 3)]),
     ("abc->ca", [(2, 3, 2)]), ("ii,i->i", [(3, 3), (3,)]), ("iij,j->i", [(2, 2, 3), (3,)]),
     ("ijj,jk->ik", [(2, 3, 3), (3, 2)]), ("ij,ij->", [(2, 3), (2, 3)]),
+    ("...ij,...jk->...ik", [(2, 3, 4), (2, 4, 2)]), ("...ij,jk->...ik", [(2, 2, 3, 4), (4, 2)]),
+    ("...ij,...jk", [(2, 2, 3), (3, 2)]), ("...i,...i->...", [(2, 3), (2, 3)]),
+    ("i...->...", [(3, 2, 2)]), ("ab...,b->...a", [(2, 3, 4), (3,)]),
 ]  # fmt: skip
 
 
@@ -164,6 +167,24 @@ def test_einsum_value_and_gradient(eq, shapes, static):
 def test_einsum_build_errors(eq):
     def build(tf, feed):
         return tf.einsum(eq, tf.zeros([2, 3] if eq == "ii->i" else [2] * (len(eq) - 4)))
+
+    assert_same(build)
+
+
+@pytest.mark.parametrize("static", [True, False])
+def test_einsum_ellipsis_broadcasts_size_one_batch_dims(static):
+    xs = [R.uniform(-1, 1, (3, 2, 4)), R.uniform(-1, 1, (1, 4, 2))]
+
+    def build(tf, feed):
+        a, b = feeder(tf, feed, xs, static=static)
+        return [tf.einsum("...ij,...jk->...ik", a, b)]
+
+    assert_same(build, check_static=static)
+
+
+def test_einsum_ellipsis_missing_from_the_output_is_a_build_error():
+    def build(tf, feed):
+        return tf.einsum("...ij,...jk->ik", tf.zeros([2, 2, 3]), tf.zeros([2, 3, 2]))
 
     assert_same(build)
 

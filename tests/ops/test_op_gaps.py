@@ -301,6 +301,8 @@ EINSUM_GRADS = [
     ("ii,i->i", [(3, 3), (3,)]), ("iij,j->i", [(2, 2, 3), (3,)]), ("ij,jj->i", [(2, 3), (3, 3)]),
     ("ijj,jk->ik", [(2, 3, 3), (3, 2)]), ("ij,ij->", [(2, 3), (2, 3)]),
     ("ii,ij,jk->k", [(2, 2), (2, 3), (3, 2)]),
+    ("...ij,...jk->...ik", [(2, 3, 2), (2, 2, 3)]), ("...ij,jk->...ik", [(2, 2, 3), (3, 2)]),
+    ("...i,...i->...", [(2, 3), (2, 3)]), ("ab...,b->...a", [(2, 3, 2), (3,)]),
 ]  # fmt: skip
 
 
@@ -359,3 +361,30 @@ def test_einsum_stores_the_explicit_equation():
     with tf.Graph().as_default():
         y = tf.einsum("ij,jk", tf.zeros([2, 3]), tf.zeros([3, 4]))
         assert y.op.get_attr("equation") == "ij,jk->ik"
+
+
+def test_einsum_ellipsis_with_unknown_batch_dims_broadcasts_in_value_and_gradient():
+    a, b = u(3, 2, 4), u(1, 4, 2)
+    g = tf.Graph()
+    with g.as_default():
+        pa = tf.placeholder(tf.float64, [None, 2, 4])
+        pb = tf.placeholder(tf.float64, [None, 4, 2])
+        y = tf.einsum("...ij,...jk->...ik", pa, pb)
+        assert y.shape.as_list() == [None, 2, 2]
+        grads = gradients(tf.reduce_sum(y * y), [pa, pb])
+    with tf.Session(graph=g) as sess:
+        got_y, ga, gb = sess.run([y, *grads], {pa: a, pb: b})
+    want = np.einsum("...ij,...jk->...ik", a, b)
+    np.testing.assert_allclose(got_y, want)
+    np.testing.assert_allclose(ga, np.einsum("...ik,...jk->...ij", 2 * want, b))
+    np.testing.assert_allclose(
+        gb, np.einsum("...ij,...ik->...jk", a, 2 * want).sum(0, keepdims=True)
+    )
+
+
+def test_einsum_gradient_refuses_statically_broadcast_ellipsis_dims():
+    with tf.Graph().as_default():
+        y = tf.einsum("...ij,...jk->...ik", tf.ones([3, 2, 4]), tf.ones([1, 4, 2]))
+        assert y.shape.as_list() == [3, 2, 2]
+        with pytest.raises(ValueError, match="broadcast the operands first"):
+            gradients(tf.reduce_sum(y), [y.op.inputs[1]])

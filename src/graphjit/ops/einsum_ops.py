@@ -4,7 +4,12 @@ As in TF, the op itself accepts repeated labels in its output (``"i->ii"`` write
 ``tf.einsum`` rejects them, but the gradient needs them. The gradient is TF's
 (``linalg_grad._EinsumGrad``): the reversed equation for transposes, contractions and traces,
 plus a broadcast for labels that an operand sums on its own, so ``"ii->i"``, ``"ii"`` and
-``"iij->j"`` are differentiable. Ellipses are not supported.
+``"iij->j"`` are differentiable.
+
+An ellipsis (``"...ij,...jk->...ik"``) stays in the op's equation, as in TF; shape
+inference, the kernel and the gradient expand it into explicit labels (letters the equation
+does not use), aligned from the right, so operands may have different numbers of ellipsis
+dimensions and size-1 dimensions broadcast (the gradient sums them back).
 """
 
 from __future__ import annotations
@@ -25,36 +30,86 @@ from .registry import OPAQUE, defop
 LINALG = "library matmul/einsum; numpy kernel"
 
 _EQ = re.compile(r"^([a-zA-Z.]*(?:,[a-zA-Z.]*)*)->([a-zA-Z.]*)$")
+_LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 def _parse(equation, n):
-    """Input and output subscripts of ``equation`` (implicit output: labels seen once, sorted)."""
+    """Input and output subscripts of ``equation`` (implicit output: the labels seen once,
+    sorted; as in TF, not the ellipsis, so an implicit equation whose ellipsis spans
+    dimensions is refused); each ``...`` is kept as is (see :func:`_expand`)."""
     eq = equation.replace(" ", "")
     if "->" not in eq:
         ins = eq.split(",")
-        letters = "".join(ins)
-        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c != "."))
+        letters = "".join(ins).replace("...", "")
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
         eq = f"{eq}->{out}"
     mt = _EQ.match(eq)
-    if mt is None or "." in eq:
-        raise ValueError(f"Einsum: unsupported equation {equation!r} (no ellipsis support)")
+    ok = mt is not None and all(
+        spec.replace("...", "").isalpha() or not spec.replace("...", "")
+        for spec in eq.replace("->", ",").split(",")
+    )
+    if not ok or any(spec.count("...") > 1 for spec in eq.replace("->", ",").split(",")):
+        raise ValueError(f"Einsum: invalid equation {equation!r}")
     ins = mt.group(1).split(",")
     if len(ins) != n:
         raise ValueError(f"Einsum: equation {equation!r} expects {len(ins)} inputs, got {n}")
-    return ins, mt.group(2)
+    out = mt.group(2)
+    if "..." in out and not any("..." in spec for spec in ins):
+        raise ValueError(f"Einsum: output has an ellipsis but no input does: {equation!r}")
+    return ins, out
+
+
+def _expand(ins, out, ranks):
+    """``(ins, out, ellipsis labels)`` with each ``...`` replaced by explicit labels.
+
+    Operand ``k`` of rank ``ranks[k]`` gets the last ``ranks[k] - len(named labels)`` of the
+    ellipsis labels (numpy/TF broadcasting aligns them from the right). ``None`` when an
+    operand with an ellipsis has an unknown rank.
+    """
+    if not any("..." in spec for spec in ins):
+        return ins, out, ""
+    dims = []
+    for spec, r in zip(ins, ranks):
+        if "..." not in spec:
+            dims.append(0)
+            continue
+        if r is None:
+            return None
+        e = r - (len(spec) - 3)
+        if e < 0:
+            raise ValueError(
+                f"Einsum: input of rank {r} has fewer dimensions than its subscripts {spec!r}"
+            )
+        dims.append(e)
+    used = set("".join(ins) + out)
+    free = [c for c in _LABELS if c not in used]
+    ell = "".join(free[: max(dims)])
+    ins = [spec.replace("...", ell[len(ell) - d :] if d else "") for spec, d in zip(ins, dims)]
+    return ins, out.replace("...", ell), ell
 
 
 def _einsum_infer(inputs, attrs):
     ins, out = _parse(attrs["equation"], len(inputs))
-    for c in out:
+    for c in out.replace("...", ""):
         if not any(c in spec for spec in ins):
             raise ValueError(
                 f"Output subscripts contain the label {c} not present in the input subscripts."
             )
-    sizes: dict = {}
-    for t, spec in zip(inputs, ins):
+    for t in inputs:
         if t.dtype is not inputs[0].dtype:
             raise TypeError(f"Einsum: all inputs must have dtype {inputs[0].dtype.name}")
+    expanded = _expand(ins, out, [t.shape.ndims for t in inputs])
+    if expanded is None:  # an ellipsis of unknown rank
+        return [(inputs[0].dtype, TensorShape(None))]
+    has_ellipsis_out = "..." in out
+    ins, out, ell = expanded
+    if ell and not has_ellipsis_out:
+        raise ValueError(
+            f"Shape must be at most rank 0 but is rank {len(ell)}\n\t for einsum equation "
+            f"'{attrs['equation']}' without ellipsis in the output"
+        )
+    sizes: dict = {}
+    for t, spec in zip(inputs, ins):
         if t.shape.ndims is None:
             continue
         if t.shape.ndims != len(spec):
@@ -62,6 +117,9 @@ def _einsum_infer(inputs, attrs):
                 f"Einsum: input of rank {t.shape.ndims} does not match subscripts {spec!r}"
             )
         for c, d in zip(spec, t.shape.as_list()):
+            if c in ell:  # ellipsis dimensions broadcast
+                sizes[c] = _broadcast_dim(sizes[c], d) if c in sizes else d
+                continue
             if d is None:
                 continue
             if sizes.get(c) not in (None, d):
@@ -73,8 +131,21 @@ def _einsum_infer(inputs, attrs):
     return [(inputs[0].dtype, TensorShape([sizes.get(c) for c in out]))]
 
 
+def _broadcast_dim(a, b):
+    """Two (possibly unknown) dimensions broadcast together (numpy's rule)."""
+    if a is None or b is None:
+        k = b if a is None else a
+        return k if k not in (None, 1) else None
+    if a == b or b == 1:
+        return a
+    if a == 1:
+        return b
+    raise ValueError(f"Einsum: ellipsis dimensions {a} and {b} cannot be broadcast")
+
+
 def _einsum_kernel(*xs, equation, N=None, T=None):
     ins, out = _parse(equation, len(xs))
+    ins, out, _ = _expand(ins, out, [x.ndim for x in xs])
     uniq = "".join(dict.fromkeys(out))
     try:
         res = np.asarray(np.einsum(f"{','.join(ins)}->{uniq}", *xs), dtype=xs[0].dtype)
@@ -84,7 +155,10 @@ def _einsum_kernel(*xs, equation, N=None, T=None):
         return res
     # A label repeated in the output spans a diagonal: write the result there, zeros elsewhere
     # (np.einsum's diagonal view of the zeros is writeable).
-    sizes = {c: d for spec, x in zip(ins, xs) for c, d in zip(spec, x.shape)}
+    sizes: dict = {}
+    for spec, x in zip(ins, xs):
+        for c, d in zip(spec, x.shape):
+            sizes[c] = max(sizes.get(c, 1), d) if d != 0 else 0
     full = np.zeros([sizes[c] for c in out], dtype=res.dtype)
     np.einsum(f"{out}->{uniq}", full)[...] = res
     return full
@@ -98,18 +172,23 @@ def einsum_op(inputs, equation, name=None) -> Tensor:
 
 
 def einsum(equation, *inputs, name=None) -> Tensor:
-    """Einstein summation (``tf.einsum``) without ellipses, as one ``Einsum`` op.
+    """Einstein summation (``tf.einsum``) as one ``Einsum`` op.
 
     The implicit form (no ``->``) sums labels seen more than once and orders the rest
-    alphabetically, so ``einsum("ii", x)`` is the trace.
+    alphabetically, so ``einsum("ii", x)`` is the trace. An ellipsis stands for leading
+    (batch) dimensions that broadcast: ``einsum("...ij,...jk->...ik", a, b)`` is a batched
+    matmul.
 
     >>> import graphjit.compat.v1 as tf
     >>> tf.Session().run(tf.einsum("ij,j->i", [[1.0, 2.0], [3.0, 4.0]], [1.0, 1.0])).tolist()
     [3.0, 7.0]
+    >>> tf.Session().run(tf.einsum("...i,...i->...", [[1.0, 2.0]], [3.0, 4.0])).tolist()
+    [11.0]
     """
     xs = [convert_to_tensor(x) for x in inputs]
     ins, out = _parse(equation, len(xs))
-    if len(set(out)) != len(out):
+    labels = out.replace("...", "")
+    if len(set(labels)) != len(labels):
         raise ValueError(f"Output subscripts contain a label appearing more than once: {equation}")
     # TF stores the resolved (explicit) equation in the op.
     return einsum_op(xs, f"{','.join(ins)}->{out}", name=name)
@@ -157,6 +236,22 @@ def _grad_wrt(g, others, x, in_subs, other_subs, out_subs):
 
 def _einsum_grad(op, g):
     ins, out = _parse(op.get_attr("equation"), len(op.inputs))
+    expanded = _expand(ins, out, [x.shape.ndims for x in op.inputs])
+    if expanded is None:
+        raise ValueError(
+            f"Einsum gradient: the operands of {op.name!r} with an ellipsis need a known rank"
+        )
+    ins, out, ell = expanded
+    if ell:  # size-1 ellipsis dimensions that broadcast statically: not supported here
+        for c in ell:
+            known = {d for spec, x in zip(ins, op.inputs) if c in spec
+                     for d in [x.shape.as_list()[spec.index(c)]] if d is not None}  # fmt: skip
+            if 1 in known and len(known) > 1:
+                raise ValueError(
+                    f"Einsum gradient of {op.name!r}: ellipsis dimensions of size 1 that "
+                    "broadcast against larger ones are not supported; broadcast the operands "
+                    "first (tf.broadcast_to)"
+                )
     if len(ins) == 1:
         (x,) = op.inputs
         reduced = set(ins[0]) - set(out)
@@ -167,7 +262,12 @@ def _einsum_grad(op, g):
     for i, (x, spec) in enumerate(zip(op.inputs, ins)):
         others = [t for j, t in enumerate(op.inputs) if j != i]
         other_subs = [s for j, s in enumerate(ins) if j != i]
-        grads.append(_grad_wrt(g, others, x, spec, other_subs, out))
+        gr = _grad_wrt(g, others, x, spec, other_subs, out)
+        if ell and any(c in ell for c in spec) and not x.shape.is_fully_defined():
+            from .grads_math import unbroadcast
+
+            gr = unbroadcast(gr, x)  # size-1 ellipsis dimensions broadcast at run time
+        grads.append(gr)
     return grads
 
 

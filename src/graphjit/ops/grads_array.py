@@ -225,8 +225,8 @@ def _select(op, g):
         return [None, ix.where(c, g, am.zeros_like(g)), ix.where(c, am.zeros_like(g), g)]
     return [
         None,
-        unbroadcast(ix.where_v2(c, g, zeros), t),
-        unbroadcast(ix.where_v2(c, zeros, g), e),
+        unbroadcast(ix.where_v2(c, g, zeros), t, c, e),
+        unbroadcast(ix.where_v2(c, zeros, g), e, c, t),
     ]
 
 

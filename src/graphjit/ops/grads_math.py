@@ -38,8 +38,30 @@ def shape_or_tensor(x):
     return x.shape.as_list() if x.shape.is_fully_defined() else shape(x)
 
 
-def unbroadcast(grad, x):
-    """Sum ``grad`` (shaped like a broadcast result) down to the shape of ``x``."""
+def _keeps_shape(x, others, out_rank) -> bool:
+    """Whether broadcasting ``x`` against ``others`` provably leaves every dimension of ``x``
+    as it is, whatever the unknown dimensions turn out to be: each axis of ``x`` is known and
+    not 1, or no other operand can stretch it (it lacks the axis or has size 1 there)."""
+    if x.shape.ndims != out_rank or any(o.shape.ndims is None for o in others):
+        return False
+    for k, d in enumerate(x.shape.as_list()):
+        if d is not None and d != 1:
+            continue  # any other size would be a broadcast error, not a stretch
+        for o in others:
+            j = o.shape.ndims - (out_rank - k)
+            if j >= 0 and o.shape.as_list()[j] != 1:
+                return False
+    return True
+
+
+def unbroadcast(grad, x, *others):
+    """Sum ``grad`` (shaped like a broadcast result) down to the shape of ``x``.
+
+    ``others`` are the operands ``x`` was broadcast against; with them, an unknown dimension
+    (a ``None`` batch size) that no other operand can stretch needs no run-time reduction.
+    Without them, unknown dimensions are reduced at run time (``BroadcastGradientArgs``):
+    equal static shapes with ``None`` in them do not prove equal run-time shapes.
+    """
     if grad is None:
         return None
     gs, xs = grad.shape, x.shape
@@ -51,7 +73,7 @@ def unbroadcast(grad, x):
         if out.shape.as_list() != xs.as_list():
             out = reshape(out, xs.as_list())
         return out
-    if gs.ndims is not None and gs.ndims == xs.ndims and gs.as_list() == xs.as_list():
+    if others and gs.ndims is not None and _keeps_shape(x, others, gs.ndims):
         return grad
     if xs.is_fully_defined() and gs.ndims is not None and gs.ndims >= xs.ndims:
         if 1 not in xs.as_list():
@@ -70,7 +92,7 @@ def _binary(rule):
     def grad(op, g):
         x, y = op.inputs
         gx, gy = rule(op, g, x, y)
-        return [unbroadcast(gx, x), unbroadcast(gy, y)]
+        return [unbroadcast(gx, x, y), unbroadcast(gy, y, x)]
 
     return grad
 

@@ -101,7 +101,25 @@ def _bmm_grad(op, g):
         gx, gy = batch_matmul(y, g, adj_y=True), batch_matmul(x, g)
     else:
         gx, gy = batch_matmul(y, g, True, True), batch_matmul(g, x, True, True)
-    return [unbroadcast(gx, x), unbroadcast(gy, y)]
+    return [
+        gx if _batch_kept(x, y) else unbroadcast(gx, x),
+        gy if _batch_kept(y, x) else unbroadcast(gy, y),
+    ]
+
+
+def _batch_kept(x, y) -> bool:
+    """Whether ``x``'s batch dimensions provably survive broadcasting against ``y``'s (so its
+    gradient needs no reduction even where those dimensions are unknown)."""
+    if x.shape.ndims is None or y.shape.ndims is None:
+        return False
+    xb, yb = x.shape.as_list()[:-2], y.shape.as_list()[:-2]
+    if len(xb) < len(yb):
+        return False
+    for k, d in enumerate(xb):
+        j = len(yb) - (len(xb) - k)
+        if (d is None or d == 1) and j >= 0 and yb[j] != 1:
+            return False
+    return True
 
 
 defop(

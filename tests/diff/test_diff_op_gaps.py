@@ -228,3 +228,24 @@ def test_tensordot_bad_axes(axes):
         return tf.tensordot(pa, pb, axes)
 
     assert_same(build)
+
+
+def test_three_operand_einsum_graph_def_runs_in_tensorflow():
+    """tf.einsum with three operands builds two-operand Einsum ops, as TF's kernels need."""
+    vals = [R.uniform(-1, 1, s) for s in [(2, 2), (2, 3), (3, 2)]]
+    with GJ.Graph().as_default() as g:
+        xs = [GJ.constant(v) for v in vals]
+        y = GJ.einsum("ii,ij,jk->k", *xs)
+        gr = GJ.gradients(GJ.reduce_sum(y * y), xs)
+        names = [t.name for t in [y, *gr]]
+        assert all(len(op.inputs) <= 2 for op in g.get_operations() if op.type == "Einsum")
+        with GJ.Session() as sess:
+            want = sess.run(names)
+    gd = TF.GraphDef.FromString(g.as_graph_def().SerializeToString())
+    with TF.Graph().as_default():
+        TF.import_graph_def(gd, name="")
+        with TF.Session() as sess:
+            got = sess.run(names)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+    np.testing.assert_allclose(want[0], np.einsum("ii,ij,jk->k", *vals), rtol=1e-10)

@@ -190,8 +190,28 @@ def einsum(equation, *inputs, name=None) -> Tensor:
     labels = out.replace("...", "")
     if len(set(labels)) != len(labels):
         raise ValueError(f"Output subscripts contain a label appearing more than once: {equation}")
-    # TF stores the resolved (explicit) equation in the op.
-    return einsum_op(xs, f"{','.join(ins)}->{out}", name=name)
+    if len(xs) <= 2:  # TF stores the resolved (explicit) equation in the op
+        return einsum_op(xs, f"{','.join(ins)}->{out}", name=name)
+    return _pairwise(xs, ins, out, name)
+
+
+def _pairwise(xs, ins, out, name):
+    """Three or more operands as a left-to-right chain of two-operand ``Einsum`` ops (the
+    ``Einsum`` kernels TF has take one or two inputs; TF contracts such equations pairwise
+    too). Each step keeps the labels a later operand or the output still needs."""
+    tok = [spec.replace("...", ".") for spec in ins]  # the ellipsis as one token
+    out_t = out.replace("...", ".")
+    cur, cur_spec = xs[0], tok[0]
+    for k in range(1, len(xs)):
+        if k == len(xs) - 1:
+            target = out_t
+        else:
+            rest = "".join(tok[k + 1 :]) + out_t
+            target = "".join(dict.fromkeys(c for c in cur_spec + tok[k] if c in rest))
+        eq = f"{cur_spec},{tok[k]}->{target}".replace(".", "...")
+        cur = einsum_op([cur, xs[k]], eq, name=name if k == len(xs) - 1 else None)
+        cur_spec = target
+    return cur
 
 
 # ------------------------------------------------------------------ gradient (TF's _EinsumGrad)

@@ -1,6 +1,7 @@
 """String ops: ``tf.as_string``, ``tf.string_join``, ``tf.substr``,
 ``tf.string_split``, ``tf.string_to_number``, and ``tf.strings.length``, ``lower``, ``upper``,
-``strip`` and ``split``.
+``strip``; ``tf.string_split`` and ``tf.strings.split`` (to a ``SparseTensor``) live in
+:mod:`graphjit.ops.strings_split`.
 
 A string tensor is an object array of ``bytes``; a Python ``str`` is encoded as UTF-8, as TF
 does. Every kernel is Python over those objects, so these ops are links of a compiled chain
@@ -26,10 +27,9 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..errors import InvalidArgumentError, UnimplementedError
-from ..graph import Tensor, convert_to_tensor, get_default_graph
+from ..graph import Tensor, convert_to_tensor
 from ..shapes import TensorShape, broadcast_static
-from ..sparse import SparseTensor
-from .common import NUMERIC, check_dtype, make1, make_op
+from .common import NUMERIC, check_dtype, make1
 from .registry import OPAQUE, defop
 
 FALLBACK = "string tensors are object arrays; numba does not compile them"
@@ -384,130 +384,6 @@ def substr(input, pos, len, name=None, unit="BYTE") -> Tensor:
     return make1("Substr", [x, p, ln], attrs, name=name or "Substr")
 
 
-# ------------------------------------------------------------------ StringSplit, StringSplitV2
-
-
-def _split_infer(op_type):
-    def infer(inputs, attrs):
-        x, d = inputs
-        _need_str(x, op_type)
-        _need_str(d, op_type)
-        _need_rank(x, 1, op_type)
-        _need_rank(d, 0, op_type)
-        return [(_dt.int64, TensorShape([None, 2])), (_dt.string, TensorShape([None])),
-                (_dt.int64, TensorShape([2]))]  # fmt: skip
-
-    return infer
-
-
-def _split_v1(s, d, skip_empty):
-    if not s:
-        return []
-    if not d:  # split into bytes
-        return [s[i : i + 1] for i in range(len(s))]
-    if len(d) > 1:  # every byte of the delimiter splits
-        s = s.translate(bytes.maketrans(d[1:], d[:1] * (len(d) - 1)))
-    parts = s.split(d[:1])
-    return [p for p in parts if p] if skip_empty else parts
-
-
-def _split_v2(s, sep, maxsplit):
-    """TF's ``SplitV2`` (Python's ``str.split``, except that whitespace splitting keeps the
-    remainder after ``maxsplit`` splits even when empty)."""
-    if maxsplit == 0:
-        return [s]
-    if sep:
-        return s.split(sep, maxsplit if maxsplit > 0 else -1)
-    out, text = [], s.lstrip(_WS)
-    while text:
-        tok = re.match(rb"[^ \t\n\v\f\r]+", text).group(0)
-        out.append(tok)
-        text = text[len(tok) :].lstrip(_WS)
-        if 0 < maxsplit == len(out):
-            out.append(text)
-            break
-    return out
-
-
-def _sparse(x, d, what, split):
-    if x.ndim != 1:
-        raise _iae(f"input must be a vector, got shape: {_dbg(x.shape)}")
-    if d.ndim:
-        raise _iae(f"{what} must be a scalar, got shape: {_dbg(d.shape)}")
-    rows = [split(_b(s), _b(d.item())) for s in x]
-    idx = np.array([(i, j) for i, r in enumerate(rows) for j in range(len(r))], np.int64)
-    vals = np.empty(len(idx), object)
-    vals[:] = [t for r in rows for t in r]
-    shape = np.array([len(rows), max(map(len, rows), default=0)], np.int64)
-    return idx.reshape(-1, 2), vals, shape
-
-
-_def("StringSplit", _split_infer("StringSplit"),
-     lambda x, d, *, skip_empty=True, **_: _sparse(
-         x, d, "delimiter", lambda s, dl: _split_v1(s, dl, skip_empty)),
-     skip_empty=True)  # fmt: skip
-_def("StringSplitV2", _split_infer("StringSplitV2"),
-     lambda x, d, *, maxsplit=-1, **_: _sparse(
-         x, d, "sep", lambda s, sep: _split_v2(s, sep, maxsplit)),
-     maxsplit=-1)  # fmt: skip
-
-
-def _graph_of(x):
-    return x.graph if isinstance(x, Tensor) else get_default_graph()
-
-
-def _result(outs, result_type):
-    if result_type == "RaggedTensor":
-        raise NotImplementedError("graphjit has no RaggedTensor; use result_type='SparseTensor'")
-    if result_type != "SparseTensor":
-        raise ValueError("result_type must be 'RaggedTensor' or 'SparseTensor'.")
-    return SparseTensor(*outs)
-
-
-def string_split(source, sep=None, skip_empty=True, delimiter=None, result_type="SparseTensor",
-                 name=None) -> SparseTensor:  # fmt: skip
-    """``tf.string_split`` (TF1): split each string of the 1-D ``source`` on any byte of
-    ``sep`` (default ``" "``; ``""`` splits into bytes), as a ``SparseTensor`` whose row ``i``
-    holds the tokens of ``source[i]`` (``dense_shape`` = [batch, most tokens]).
-
-    >>> sp = tf.string_split(["a b", "c"])  # values [b'a', b'b', b'c'], dense_shape [2, 2]
-    """
-    if sep is not None and delimiter is not None:
-        raise ValueError("Cannot specify both 'sep' and 'delimiter'")
-    d = " " if sep is None and delimiter is None else sep if sep is not None else delimiter
-    with _graph_of(source).name_scope(name or "StringSplit"):
-        x = _str(source, "StringSplit")
-        dt = _str(d, "StringSplit", "delimiter")
-        attrs = {"skip_empty": bool(skip_empty)}
-        outs = make_op("StringSplit", [x, dt], attrs, name="StringSplit").outputs
-    return _result(outs, result_type)
-
-
-def strings_split(input=None, sep=None, maxsplit=-1, result_type="SparseTensor", source=None,
-                  name=None) -> SparseTensor:  # fmt: skip
-    """``tf.strings.split`` (TF1, ``StringSplitV2``): Python's ``str.split`` per string of a
-    0-D or 1-D ``input``: ``sep=None`` splits on runs of whitespace, a given ``sep`` (of any
-    length) keeps empty tokens; at most ``maxsplit`` splits."""
-    if input is not None and source is not None:
-        raise ValueError("Cannot specify both 'input' and 'source'")
-    input = source if input is None else input
-    with _graph_of(input).name_scope(name or "StringSplit"):
-        x = _str(input, "StringSplitV2")
-        if x.shape.ndims == 0:
-            from .array_more import expand_dims
-
-            x = expand_dims(x, 0)
-        if x.shape.ndims not in (None, 1):
-            raise NotImplementedError(
-                "graphjit's tf.strings.split takes 0-D or 1-D input (TF builds a RaggedTensor "
-                f"for rank {x.shape.ndims}); reshape to 1-D first"
-            )
-        s = _str("" if sep is None else sep, "StringSplitV2", "sep")
-        outs = make_op("StringSplitV2", [x, s], {"maxsplit": int(maxsplit)},
-                       name="StringSplitV2").outputs  # fmt: skip
-    return _result(outs, result_type)
-
-
 # ------------------------------------------------------------------ length, numbers, case
 
 _TRAIL = re.compile(rb"[\x80-\xbf]")
@@ -624,3 +500,6 @@ def strip(input, name=None) -> Tensor:
     """``tf.strings.strip`` / ``tf.string_strip``: remove leading and trailing ASCII
     whitespace."""
     return make1("StringStrip", [_str(input, "StringStrip")], {}, name=name or "StringStrip")
+
+
+from .strings_split import string_split, strings_split  # noqa: E402,F401  (re-exported)

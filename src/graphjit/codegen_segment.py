@@ -292,7 +292,9 @@ class SegmentWriter:
         for s in flat:  # flat views of the arguments are shared by the segment's regions
             if s not in self.flat_done:
                 self.flat_done.add(s)
-                self.emit(1, f"f{s} = s{s}.reshape(s{s}.size)")
+                # (a rank-1 array is its own flat view: no reshape for numba to compile)
+                flat_of = f"s{s}" if self.rank(s) == 1 else f"s{s}.reshape(s{s}.size)"
+                self.emit(1, f"f{s} = {flat_of}")
         fast = _all([f"f{s}.size == {n}" for s in leaves + stored])
         inplace = any(o in self.writes for o in stored)
         if inplace and not compact:

@@ -209,7 +209,7 @@ def build_chain(program, sig) -> Chain:
 
     # variable reads alias the variable's storage where that is safe (no copy per step);
     # node indices are unchanged, so traces and introspection still name the original ops
-    program, order = fuse.writes_last(program)
+    program, order = _reorder(program)
     program = fuse.alias_reads(program)
     plan = fuse.plan(program, sig, var_ranks(program))
     source = codegen.render(program, plan, title=f"feed ranks {list(sig)}")
@@ -218,6 +218,20 @@ def build_chain(program, sig) -> Chain:
     chain = Chain(plan, module, path, links, order)
     chain.needs_ctx = bool(plan.links) or bool(program.ref_slots) or bool(plan.inplace)
     return chain
+
+
+def _reorder(program):
+    """``(program, order)`` after ``fuse.cluster`` (fewer, longer segments) then
+    ``fuse.writes_last`` (state writes last); ``order[k]``: original index of node ``k``."""
+    from . import fuse
+
+    program, first = fuse.cluster(program)
+    program, second = fuse.writes_last(program)
+    if first is None:
+        return program, second
+    if second is None:
+        return program, first
+    return program, tuple(first[k] for k in second)
 
 
 def signature(feed_values) -> tuple:

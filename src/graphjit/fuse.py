@@ -30,6 +30,7 @@ from .prepass import (  # noqa: F401  (re-exported: fuse.fold, fuse.alias_reads 
     SHAPE_OPS,
     SYMBOLIC_SHAPE_OPS,
     alias_reads,
+    cluster,
     fold,
     is_const,
     writes_last,

@@ -199,6 +199,91 @@ def writes_last(program):
     return moved, tuple(order)
 
 
+def _linkish(node) -> bool:
+    """Whether ``fuse`` will most likely make ``node`` a driver link (a cheap guess from the
+    registry entry alone; a wrong guess only costs segment size, never correctness)."""
+    o = node.opdef
+    if o.uses_ctx or not o.compilable or node.op_type in _VIEWS:
+        return True
+    if o.kernel is not None and o.scalar is None:
+        return True
+    return o.kind == R.INJECTIVE and (len(node.inputs) != 1 or len(node.outputs) != 1)
+
+
+_VIEWS = frozenset(
+    {"Shape", "ShapeN", "Size", "Rank", "Reshape", "ExpandDims", "Squeeze", "BroadcastTo"}
+)
+
+
+def cluster(program):
+    """``(program, order)``: the same nodes in an order with fewer runs of compilable nodes,
+    so the chain has fewer segments (fewer numba functions to compile, fewer calls per run).
+
+    Program order puts a link (``Shape``, ``Reshape``, a ``MatMul``) wherever the graph was
+    built, and every link ends a segment. Each link is moved, if that joins two runs, to the
+    earliest point its inputs allow or the latest point its users allow; compilable nodes keep
+    their order, so what fused before still fuses. Data and control edges hold, and stateful
+    nodes keep their relative order. ``order`` is as in :func:`writes_last` (``None``: no
+    change).
+    """
+    nodes, ops = program.nodes, program.ops
+    n = len(nodes)
+    producer = {s: i for i, node in enumerate(nodes) for s in node.outputs}
+    index = {id(op): i for i, op in enumerate(ops)}
+    deps: list = [set() for _ in range(n)]
+    last_stateful = None
+    for i, node in enumerate(nodes):
+        deps[i].update(producer[s] for s in node.inputs if s in producer)
+        deps[i].update(index[id(c)] for c in ops[i].control_inputs if id(c) in index)
+        o = node.opdef
+        if node.var >= 0 or o.uses_ctx or o.stateful:
+            if last_stateful is not None:
+                deps[i].add(last_stateful)
+            last_stateful = i
+    users: list = [set() for _ in range(n)]
+    for i, ds in enumerate(deps):
+        for d in ds:
+            users[d].add(i)
+    kind = [None if is_const(nd.opdef) else _linkish(nd) for nd in nodes]
+    links = [i for i in range(n) if kind[i]]
+    if not links or len(links) == n:
+        return program, None
+
+    def runs(seq):
+        count, inside = 0, False
+        for i in seq:
+            if kind[i] is None:
+                continue
+            if not kind[i] and not inside:
+                count += 1
+            inside = not kind[i]
+        return count
+
+    order = list(range(n))
+    best = runs(order)
+    for link in links:
+        pos = order.index(link)
+        rest = order[:pos] + order[pos + 1 :]
+        done = [k for k, i in enumerate(rest) if i in deps[link]]
+        need = [k for k, i in enumerate(rest) if i in users[link]]
+        lo = max(done) + 1 if done else 0  # earliest slot in ``rest``
+        hi = min(need) if need else len(rest)  # latest slot
+        for slot in (lo, hi):
+            if slot == pos:
+                continue
+            trial = [*rest[:slot], link, *rest[slot:]]
+            r = runs(trial)
+            if r < best:
+                order, best = trial, r
+                break
+    if order == list(range(n)):
+        return program, None
+    moved = dataclasses.replace(
+        program, nodes=tuple(nodes[i] for i in order), ops=tuple(ops[i] for i in order)
+    )
+    return moved, tuple(order)
+
+
 def alias_reads(program):
     """``program`` with variable reads (``Identity`` of a variable) aliased to the variable.
 

@@ -42,6 +42,7 @@ def _keeps_shape(x, others, out_rank) -> bool:
     """Whether broadcasting ``x`` against ``others`` provably leaves every dimension of ``x``
     as it is, whatever the unknown dimensions turn out to be: each axis of ``x`` is known and
     not 1, or no other operand can stretch it (it lacks the axis or has size 1 there)."""
+    others = [o for o in others if o is not x]  # x * x: the same tensor, the same shape
     if x.shape.ndims != out_rank or any(o.shape.ndims is None for o in others):
         return False
     for k, d in enumerate(x.shape.as_list()):

@@ -29,6 +29,7 @@ from .prepass import (  # noqa: F401  (re-exported: fuse.fold, fuse.alias_reads 
     COMPILED_DTYPES,
     SHAPE_OPS,
     SYMBOLIC_SHAPE_OPS,
+    VIEW_OPS,
     alias_reads,
     cluster,
     fold,
@@ -47,9 +48,6 @@ _RAISING = {"div", "floordiv", "floormod", "pow", "reciprocal"}
 
 # Links that compute no data, only metadata or a numpy view of their input (introspection
 # reports them as views, not as fallback ops): shapes, reshapes, broadcasts.
-VIEW_OPS = frozenset(
-    {"Shape", "ShapeN", "Size", "Rank", "Reshape", "ExpandDims", "Squeeze", "BroadcastTo"}
-)
 
 
 class PlanError(Exception):

@@ -48,6 +48,12 @@ SYMBOLIC_SHAPE_OPS = frozenset({"BroadcastGradientArgs"})
 _FOLD_MAX = 1 << 16  # elements: larger values stay run-time work (memory, key size)
 
 
+# Ops that only read or reinterpret shapes: driver links that compute no data (fuse.VIEW_OPS)
+VIEW_OPS = frozenset(
+    {"Shape", "ShapeN", "Size", "Rank", "Reshape", "ExpandDims", "Squeeze", "BroadcastTo"}
+)
+
+
 def is_const(opdef) -> bool:
     return opdef.kind == R.SOURCE and not opdef.stateful and not opdef.uses_ctx
 
@@ -203,16 +209,11 @@ def _linkish(node) -> bool:
     """Whether ``fuse`` will most likely make ``node`` a driver link (a cheap guess from the
     registry entry alone; a wrong guess only costs segment size, never correctness)."""
     o = node.opdef
-    if o.uses_ctx or not o.compilable or node.op_type in _VIEWS:
+    if o.uses_ctx or not o.compilable or node.op_type in VIEW_OPS:
         return True
     if o.kernel is not None and o.scalar is None:
         return True
     return o.kind == R.INJECTIVE and (len(node.inputs) != 1 or len(node.outputs) != 1)
-
-
-_VIEWS = frozenset(
-    {"Shape", "ShapeN", "Size", "Rank", "Reshape", "ExpandDims", "Squeeze", "BroadcastTo"}
-)
 
 
 def cluster(program):

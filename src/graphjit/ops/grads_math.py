@@ -38,21 +38,27 @@ def shape_or_tensor(x):
     return x.shape.as_list() if x.shape.is_fully_defined() else shape(x)
 
 
-def _keeps_shape(x, others, out_rank) -> bool:
-    """Whether broadcasting ``x`` against ``others`` provably leaves every dimension of ``x``
-    as it is, whatever the unknown dimensions turn out to be: each axis of ``x`` is known and
-    not 1, or no other operand can stretch it (it lacks the axis or has size 1 there)."""
-    others = [o for o in others if o is not x]  # x * x: the same tensor, the same shape
-    if x.shape.ndims != out_rank or any(o.shape.ndims is None for o in others):
-        return False
-    for k, d in enumerate(x.shape.as_list()):
+def stretch_free(dims, others) -> bool:
+    """Whether an operand with static ``dims`` provably keeps every dimension when broadcast
+    against operands with static dims ``others`` (lists, aligned from the right): each of its
+    dimensions is known and not 1, or no other operand can stretch it (lacks the axis or has
+    size 1 there), whatever the unknown dimensions turn out to be."""
+    for k, d in enumerate(dims):
         if d is not None and d != 1:
             continue  # any other size would be a broadcast error, not a stretch
         for o in others:
-            j = o.shape.ndims - (out_rank - k)
-            if j >= 0 and o.shape.as_list()[j] != 1:
+            j = len(o) - (len(dims) - k)
+            if j >= 0 and o[j] != 1:
                 return False
     return True
+
+
+def _keeps_shape(x, others, out_rank) -> bool:
+    """:func:`stretch_free` for tensors (``x * x``: the same tensor has the same shape)."""
+    others = [o for o in others if o is not x]
+    if x.shape.ndims != out_rank or any(o.shape.ndims is None for o in others):
+        return False
+    return stretch_free(x.shape.as_list(), [o.shape.as_list() for o in others])
 
 
 def unbroadcast(grad, x, *others):

@@ -110,16 +110,12 @@ def _bmm_grad(op, g):
 def _batch_kept(x, y) -> bool:
     """Whether ``x``'s batch dimensions provably survive broadcasting against ``y``'s (so its
     gradient needs no reduction even where those dimensions are unknown)."""
+    from .grads_math import stretch_free
+
     if x.shape.ndims is None or y.shape.ndims is None:
         return False
     xb, yb = x.shape.as_list()[:-2], y.shape.as_list()[:-2]
-    if len(xb) < len(yb):
-        return False
-    for k, d in enumerate(xb):
-        j = len(yb) - (len(xb) - k)
-        if (d is None or d == 1) and j >= 0 and yb[j] != 1:
-            return False
-    return True
+    return len(xb) >= len(yb) and stretch_free(xb, [yb])
 
 
 defop(

@@ -140,8 +140,7 @@ def _generate(sess, program, chain, feeds, ranks, elements, positions, mapper):
     dims_list = [t.shape.as_list() if t.shape.ndims is not None else None for t in feeds]
     light = dispatch_checks(program, chain, ranks, dims_list)
     for i, (t, r) in enumerate(zip(feeds, ranks)):
-        dims = t.shape.as_list() if t.shape.ndims is not None else None
-        arg, shape = guard_lines(lines, ns, names[i], i, t.dtype.np, r, dims, slow, light)
+        arg, shape = guard_lines(lines, ns, names[i], i, t.dtype.np, r, dims_list[i], slow, light)
         passed.append(arg)
         shapes.append(shape)
     results, _ = chain_lines(lines, ns, sess, program, chain, passed, shapes, slow, light)
@@ -210,9 +209,8 @@ def guard_lines(lines, ns, a, i, dtype, rank, dims, fail, light=False):
         return a, shape
     if rank:
         conds = [f"type({a}) is ND", f"{a}.dtype is D{i}"]
-        shape = None
-        if dims is not None and len(dims) == rank and None not in dims:
-            shape = tuple(dims)
+        shape = _static_shape(rank, dims)
+        if shape is not None:
             conds.append(f"{a}.shape == {shape!r}")
         else:
             conds.append(f"{a}.ndim == {rank}")

@@ -358,8 +358,8 @@ class SegmentWriter:
         # row loop accumulating into locals. The body is emitted twice (fast + general).
         if not split:
             begin_loops()
-        k_rows = self._row_axes(partial, R)
-        k_lead = 0 if k_rows else self._lead_axes(partial, R)
+        k_rows = self._edge_axes(partial, R)
+        k_lead = 0 if k_rows else self._edge_axes(partial, R, lead=True)
         ii = f"i{g}"
         if inplace and not partial:  # shapes were checked equal above: the flat loop only
             self.emit(1, f"for {ii} in range({n}):  # in place: every operand has the loop shape")
@@ -494,24 +494,15 @@ class SegmentWriter:
                 self.emit(1, f'if {_any(conds)}: raise ValueError("reduce shape")', self.tag(i))
         self.emit(1, f"{n} = " + " * ".join(it))
 
-    def _row_axes(self, partial, R):
-        """k if every partial reduction reduces exactly the trailing k axes of rank-R input."""
+    def _edge_axes(self, partial, R, lead=False):
+        """k if every partial reduction reduces exactly the trailing (``lead``: leading) k
+        axes, fewer than all, of a rank-R input; else 0."""
         ks = set()
         for i in partial:
             x = self.p.nodes[i].inputs[0]
             ax = self.plan.axes[i]
-            if self.rank(x) != R or not ax or ax != tuple(range(R - len(ax), R)):
-                return 0
-            ks.add(len(ax))
-        return ks.pop() if len(ks) == 1 else 0
-
-    def _lead_axes(self, partial, R):
-        """k if every partial reduction reduces exactly the leading k axes of rank-R input."""
-        ks = set()
-        for i in partial:
-            x = self.p.nodes[i].inputs[0]
-            ax = self.plan.axes[i]
-            if self.rank(x) != R or not ax or len(ax) == R or ax != tuple(range(len(ax))):
+            want = tuple(range(len(ax))) if lead else tuple(range(R - len(ax), R))
+            if self.rank(x) != R or not ax or len(ax) == R or ax != want:
                 return 0
             ks.add(len(ax))
         return ks.pop() if len(ks) == 1 else 0

@@ -260,10 +260,19 @@ def cluster(program):
             inside = not kind[i]
         return count
 
+    def splits(seq, pos):
+        """Whether the link at ``pos`` stands between two compilable nodes (only moving
+        such a link can join runs)."""
+        before = next((kind[i] for i in reversed(seq[:pos]) if kind[i] is not None), True)
+        after = next((kind[i] for i in seq[pos + 1 :] if kind[i] is not None), True)
+        return not before and not after
+
     order = list(range(n))
     best = runs(order)
     for link in links:
         pos = order.index(link)
+        if not splits(order, pos):
+            continue
         rest = order[:pos] + order[pos + 1 :]
         done = [k for k, i in enumerate(rest) if i in deps[link]]
         need = [k for k, i in enumerate(rest) if i in users[link]]

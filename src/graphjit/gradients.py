@@ -57,8 +57,12 @@ def gradients(
 
     Examples
     --------
-    >>> x = constant(3.0)
-    >>> (dx,) = gradients(x * x, [x])  # evaluates to 6.0
+    >>> import graphjit.compat.v1 as tf
+    >>> with tf.Graph().as_default():
+    ...     x = tf.constant(3.0)
+    ...     (dx,) = tf.gradients(x * x, [x])
+    ...     print(tf.Session().run(dx))
+    6.0
     """
     _load_rules()
     ys = _as_list(ys)

@@ -86,7 +86,9 @@ defop("Transpose", INJECTIVE, _transpose_infer, _transpose_kernel, fallback=MOVE
 def transpose(a, perm=None, name="transpose", conjugate=False) -> Tensor:
     """Permute the axes of ``a`` (reversed when ``perm`` is None), as ``tf.transpose``.
 
-    >>> y = transpose(constant([[1, 2, 3]]))  # shape (3, 1)
+    >>> import graphjit.compat.v1 as tf
+    >>> tf.transpose(tf.constant([[1, 2, 3]])).shape.as_list()
+    [3, 1]
     """
     a = convert_to_tensor(a)
     if perm is None:

@@ -71,7 +71,7 @@ def while_loop(
     >>> with tf.Graph().as_default():
     ...     i, s = tf.while_loop(lambda i, s: i < 5, lambda i, s: (i + 1, s + i), [0, 0])
     ...     with tf.Session() as sess:
-    ...         print(sess.run([i, s]))
+    ...         print([int(v) for v in sess.run([i, s])])
     [5, 10]
     """
     if not callable(cond):

@@ -194,7 +194,9 @@ def as_string(input, precision=-1, scientific=False, shortest=False, width=-1, f
 
     ``precision``/``scientific``/``shortest`` apply to floats and complex numbers; ``width``
     pads on the left (``fill="-"`` on the right, ``"0"`` with zeros, ``"+"``/``" "`` add a sign).
-    >>> tf.as_string(tf.constant([3.5, -1.0]), precision=2)  # -> [b'3.50', b'-1.00']
+    >>> import graphjit.compat.v1 as tf
+    >>> tf.Session().run(tf.as_string(tf.constant([3.5, -1.0]), precision=2)).tolist()
+    [b'3.50', b'-1.00']
     """
     x = convert_to_tensor(input)
     attrs = {"T": x.dtype, "precision": int(precision), "scientific": bool(scientific),
@@ -263,7 +265,9 @@ def string_join(inputs, separator="", name=None) -> Tensor:
     """``tf.string_join`` / ``tf.strings.join``: element-wise concatenation with ``separator``.
 
     Inputs must share one shape; scalars broadcast against it.
-    >>> tf.string_join([["a", "b"], "x"], separator="-")  # -> [b'a-x', b'b-x']
+    >>> import graphjit.compat.v1 as tf
+    >>> tf.Session().run(tf.string_join([["a", "b"], "x"], separator="-")).tolist()
+    [b'a-x', b'b-x']
     """
     ts = [convert_to_tensor(x) if isinstance(x, Tensor) else _str(x, "StringJoin", "inputs")
           for x in inputs]  # fmt: skip
@@ -374,7 +378,9 @@ def substr(input, pos, len, name=None, unit="BYTE") -> Tensor:
 
     A negative ``pos`` counts from the end; a ``pos`` past either end raises
     ``InvalidArgumentError`` when run; ``pos``/``len`` broadcast against ``input``.
-    >>> tf.substr(tf.constant(["hello", "ab"]), -2, 5)  # -> [b'lo', b'ab']
+    >>> import graphjit.compat.v1 as tf
+    >>> tf.Session().run(tf.substr(tf.constant(["hello", "ab"]), -2, 5)).tolist()
+    [b'lo', b'ab']
     """
     x = _str(input, "Substr")
     p = convert_to_tensor(pos)  # T comes from pos; a Python len takes it (TF's op helper)

@@ -422,7 +422,9 @@ def regex_replace(input, pattern, rewrite, replace_global=True, name=None) -> Te
     """``tf.regex_replace``: replace matches of the RE2 ``pattern`` by ``rewrite`` (``\\1``
     inserts a group). Python-string patterns build ``StaticRegexReplace``, as TF does.
 
-    >>> tf.regex_replace(tf.constant(["a1b22"]), r"\\d+", "#")  # -> [b'a#b#']
+    >>> import graphjit.compat.v1 as tf
+    >>> tf.Session().run(tf.regex_replace(tf.constant(["a1b22"]), r"\\d+", "#")).tolist()
+    [b'a#b#']
     """
     x = _str(input, "RegexReplace")
     if isinstance(pattern, (str, bytes)) and isinstance(rewrite, (str, bytes)):

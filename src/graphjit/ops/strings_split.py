@@ -105,7 +105,9 @@ def string_split(source, sep=None, skip_empty=True, delimiter=None, result_type=
     ``sep`` (default ``" "``; ``""`` splits into bytes), as a ``SparseTensor`` whose row ``i``
     holds the tokens of ``source[i]`` (``dense_shape`` = [batch, most tokens]).
 
-    >>> sp = tf.string_split(["a b", "c"])  # values [b'a', b'b', b'c'], dense_shape [2, 2]
+    >>> import graphjit.compat.v1 as tf
+    >>> tf.Session().run(tf.string_split(["a b", "c"])).dense_shape.tolist()
+    [2, 2]
     """
     if sep is not None and delimiter is not None:
         raise ValueError("Cannot specify both 'sep' and 'delimiter'")

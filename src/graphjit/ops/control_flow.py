@@ -283,7 +283,13 @@ def _while_kernel(ctx, node, *args, T, cond, body, output_shapes, Tcaptures=(),
     # gradient reads (the body's ``extra`` fetches), its value at every iteration.
     record = len(node.outputs) > n
     traces: list[list] = [[] for _ in body.extra] if record else []
-    # pure cond/body sub-programs run as compiled chains (executor.run_sub)
+    if not record:  # a pure loop of single-segment cond and body: one compiled kernel
+        from ..loop_kernel import run_loop
+
+        out = run_loop(cond.program, body.program, vals, caps, limit, output_shapes, ctx)
+        if out is not None:
+            return out[0] if len(node.outputs) == 1 else tuple(out)
+    # otherwise pure cond/body sub-programs run as compiled chains (executor.run_sub)
     from ..executor import run_sub
 
     i = 0

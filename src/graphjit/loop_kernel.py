@@ -57,9 +57,9 @@ def run_loop(cond_prog, body_prog, vals, caps, limit, shapes, ctx):
         entry = jit.get_or_build(key, lambda: _build(cond_prog, body_prog, sig, shapes))
     if not isinstance(entry, _Loop):
         return None
-    # writable C copies: the body's fresh arrays must have the loop variables' numba types
-    args = [v[()] if np.ndim(v) == 0 else np.array(v, order="C") for v in vals]
-    args += [c[()] if np.ndim(c) == 0 else np.ascontiguousarray(c) for c in caps]
+    # writable C copies: the loop function is compiled for mutable C arrays (the body's
+    # fresh arrays have that type, so the loop variables keep one numba type)
+    args = [v[()] if np.ndim(v) == 0 else np.array(v, order="C") for v in feeds]
     try:
         out = entry.fn(-1 if limit is None else int(limit), *args, *entry.consts)
     except Exception:
@@ -90,10 +90,11 @@ def _build(cond_prog, body_prog, sig, shapes):
 
 def render(cond_prog, body_prog, sig, shapes):
     """``(source, constants)``: the module with ``cseg``, ``bseg`` and ``loop``."""
+    from .codegen_exprs import numba_type
     from .codegen_segment import SegmentWriter
 
     n = len(shapes)
-    parts, consts, calls = [], [], {}
+    parts, consts, const_types, calls = [], [], [], {}
     for tag, prog in (("c", cond_prog), ("b", body_prog)):
         program, plan, seg = _single_segment(prog, sig)
         writer = SegmentWriter(program, plan, seg)
@@ -108,7 +109,8 @@ def render(cond_prog, body_prog, sig, shapes):
             elif s in plan.consts:
                 name = f"k{len(consts)}"
                 c = plan.consts[s]
-                consts.append(c[()] if c.ndim == 0 else np.ascontiguousarray(c))
+                consts.append(c[()] if c.ndim == 0 else np.array(c, order="C"))
+                const_types.append(numba_type(c.dtype.name, c.ndim, writable=True))
                 args.append(name)
             else:
                 raise ValueError("a segment input is neither a loop value nor a constant")
@@ -125,8 +127,15 @@ def render(cond_prog, body_prog, sig, shapes):
     c_args, c_outs = calls["c"]
     b_args, b_outs = calls["b"]
     names = [f"v{k}" for k in range(len(sig))]
+    feed_types = [
+        numba_type(body_prog.slot_tensors[s].dtype.name, r, writable=True)
+        for s, r in zip(body_prog.feed_slots, sig)
+    ]
+    # an explicit signature: compiled (or loaded) when the module loads, on the compile
+    # thread in background mode, never inside a run
+    types = ", ".join(["int64", *feed_types, *const_types])
     L = [
-        "@njit(cache=True, error_model='numpy', nogil=True)",
+        f'@njit("({types})", cache=True, error_model="numpy", nogil=True)',
         f"def loop(limit, {', '.join(names + [f'k{j}' for j in range(len(consts))])}):",
         '    """The whole while_loop: condition and body until the condition fails."""',
         "    i = 0",

@@ -104,3 +104,20 @@ def test_the_generated_module_holds_one_loop_function():
     assert paths
     src = open(paths[-1]).read()
     assert "def loop(" in src and "def cseg(" in src and "def bseg(" in src
+
+
+def test_background_mode_compiles_the_loop_off_the_calling_thread():
+    import graphjit
+
+    g = tf.Graph()
+    with g.as_default():
+        n = tf.placeholder(tf.int32, [])
+        x = tf.placeholder(tf.float64, [None])
+        out = tf.while_loop(lambda i, y: i < n, lambda i, y: (i + 1, y * 0.75 + 1.0), [0, x])
+    xv = np.array([0.0, 4.0])
+    with tf.Session(graph=g) as sess, config.override(compile_after=1, compile_mode="background"):
+        first = sess.run(out, {n: 6, x: xv})  # answered by iterating while it compiles
+        assert graphjit.wait_for_compiles(timeout=120)
+        later = sess.run(out, {n: 6, x: xv})
+    _same(later, first)
+    assert any(k[0] == "while" for k in _loop_keys())

@@ -13,6 +13,17 @@ from .codegen_exprs import ctor
 from .codegen_segment import SegmentWriter, driver_outputs
 from .fuse import Segment
 
+# what the segment functions of every generated module use
+IMPORTS = (
+    "import math  # noqa: F401",
+    "",
+    "import numpy as np",
+    "from numba import njit",
+    "",
+    "from graphjit import kernels as _k  # noqa: F401",
+    "from graphjit import mathlib as _m  # noqa: F401",
+)
+
 
 # ------------------------------------------------------------------ module + driver
 def render(program, plan, title="") -> str:
@@ -21,14 +32,8 @@ def render(program, plan, title="") -> str:
         f"# graphjit generated module: program {program.key[:16]}",
         f"# {title}" if title else "# (no title)",
         "# Do not edit: regenerated from the graph; content-addressed file name.",
-        "import math  # noqa: F401",
         "import time",
-        "",
-        "import numpy as np",
-        "from numba import njit",
-        "",
-        "from graphjit import kernels as _k  # noqa: F401",
-        "from graphjit import mathlib as _m  # noqa: F401",
+        *IMPORTS,
         "from graphjit.executor import arr0, bshape, cont, own, var_buffer",
         "",
     ]

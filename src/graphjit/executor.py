@@ -306,6 +306,18 @@ def _pure(program) -> bool:
     return not any(n.opdef.stateful or n.opdef.uses_ctx for n in program.nodes)
 
 
+def may_compile_sub(ctx, *programs) -> bool:
+    """Whether control-flow sub-programs may run compiled in this run: the JIT is on, the
+    run has no deadline or trace (the interpreter checks those per node), and every
+    program is pure."""
+    return not (
+        config.get().disable_jit
+        or ctx.deadline is not None
+        or ctx.trace is not None
+        or config.session_disables_jit(ctx.session._config_pb)
+    ) and all(_pure(p) for p in programs)
+
+
 def run_sub(program, feed_values, ctx):
     """Run a control-flow sub-program (a ``while_loop`` cond or body) once, compiled if it can.
 
@@ -315,14 +327,7 @@ def run_sub(program, feed_values, ctx):
     loop's iterations run as compiled code. Anything else, a deadline, a trace, or an
     exception inside the chain runs the interpreter, which raises TF's errors.
     """
-    cfg = config.get()
-    if (
-        cfg.disable_jit
-        or ctx.deadline is not None
-        or ctx.trace is not None
-        or config.session_disables_jit(ctx.session._config_pb)
-        or not _pure(program)
-    ):
+    if not may_compile_sub(ctx, program):
         return run_program(program, feed_values, ctx)
     sig = signature(feed_values)
     chain = chain_for(program, sig, True)

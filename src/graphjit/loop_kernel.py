@@ -33,19 +33,15 @@ class _Loop:
 
 def run_loop(cond_prog, body_prog, vals, caps, limit, shapes, ctx):
     """The loop's final values (a list of arrays), or ``None``: the caller iterates."""
-    from .executor import _pure, signature
+    from .executor import may_compile_sub, signature
 
-    cfg = config.get()
     if (
-        cfg.disable_jit
-        or ctx.deadline is not None
-        or ctx.trace is not None
-        or config.session_disables_jit(ctx.session._config_pb)
-        or not (_pure(cond_prog) and _pure(body_prog))
+        not may_compile_sub(ctx, cond_prog, body_prog)
         or cond_prog.ref_slots
         or body_prog.ref_slots
     ):
         return None
+    cfg = config.get()
     feeds = list(vals) + list(caps)
     sig = signature(feeds)
     key = ("while", cond_prog.key, body_prog.key, sig, tuple(str(s) for s in shapes))
@@ -90,6 +86,7 @@ def _build(cond_prog, body_prog, sig, shapes):
 
 def render(cond_prog, body_prog, sig, shapes):
     """``(source, constants)``: the module with ``cseg``, ``bseg`` and ``loop``."""
+    from .codegen import IMPORTS
     from .codegen_exprs import numba_type
     from .codegen_segment import SegmentWriter
 
@@ -157,13 +154,7 @@ def render(cond_prog, body_prog, sig, shapes):
     head = [
         "# graphjit generated module: a while_loop compiled as one kernel",
         f"# condition {cond_prog.key[:16]}, body {body_prog.key[:16]}, ranks {list(sig)}",
-        "import math  # noqa: F401",
-        "",
-        "import numpy as np",
-        "from numba import njit",
-        "",
-        "from graphjit import kernels as _k  # noqa: F401",
-        "from graphjit import mathlib as _m  # noqa: F401",
+        *IMPORTS,
         "",
     ]
     return "\n".join(head) + "\n\n" + "\n\n\n".join([*parts, "\n".join(L)]) + "\n", consts

@@ -7,11 +7,18 @@ updates) is fused into single loops.  The parameters are updated in place.
 
 from __future__ import annotations
 
+import os
+
 import numba
 import numpy as np
 
 _F = np.float32
-_JIT = {"fastmath": True, "error_model": "numpy"}
+# BENCH_NUMBA_CACHE=1: numba's disk cache (W5's start-up children set it)
+_JIT = {
+    "fastmath": True,
+    "error_model": "numpy",
+    "cache": os.environ.get("BENCH_NUMBA_CACHE") == "1",
+}
 
 
 @numba.njit(**_JIT)

@@ -19,8 +19,16 @@ it twice.  Reported per peer:
     compilation cache, PyTensor's compiledir); TensorFlow and numpy have none.
 ``build->first compiled result (warm cache)``
     In that second process, until a result computed by compiled code: the
-    same as the previous row for every peer but graphjit, whose first call is
-    interpreted while the cached chain loads.
+    same as the previous row where the first call ran compiled code (graphjit
+    with a native module, see :mod:`graphjit.native`: the cold child waits,
+    untimed, for the native build it queued), else the first call plus the
+    wait until the compiled chain is loaded plus one call.
+
+``MLP step: build->first compiled step (cold)`` / ``(warm cache)``
+    The same two measures for one W4 training step (MLP 784-256-10, SGD, batch 64:
+    graph, session, initializer and ``make_callable`` or the peer's jitted step, then
+    calls until one ran compiled code), for graphjit, TensorFlow (cold only), the
+    hand-written numba step (``cache=True``) and JAX.
 
 Each child gets a fresh temporary cache directory.  The numba peer is the
 hand-written kernel compiled with ``cache=True``.  Children run with
@@ -46,22 +54,29 @@ TITLE = "start-up and compile time"
 CHILD = Path(__file__).with_name("w5_child.py")
 PEERS = ("graphjit", "tf", "numpy", "numba", "jax", "pytensor")
 WARM_CACHE = ("graphjit", "numba", "jax", "pytensor")
+MLP_PEERS = ("graphjit", "tf", "numba", "jax")
+MLP_COLD = "MLP step: build->first compiled step (cold)"
+MLP_WARM = "MLP step: build->first compiled step (warm cache)"
 CASES = (
     "import",
     "build->first result (cold)",
     "compile (cold)",
     "build->first result (warm cache)",
     "build->first compiled result (warm cache)",
+    MLP_COLD,
+    MLP_WARM,
 )
 
 
-def run_child(peer: str, root: Path, cache_dir: str, timeout: float = 180.0) -> dict[str, Any]:
+def run_child(
+    peer: str, root: Path, cache_dir: str, timeout: float = 180.0, workload: str = "chain"
+) -> dict[str, Any]:
     """Run one child process and return its parsed result (``error`` on failure)."""
     env = dict(os.environ)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     try:
         proc = subprocess.run(
-            [sys.executable, str(CHILD), peer, str(root), cache_dir],
+            [sys.executable, str(CHILD), peer, str(root), cache_dir, workload],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -95,12 +110,34 @@ def _measure(peer: str, root: Path) -> dict[str, Any]:
         if peer in WARM_CACHE:
             warm = run_child(peer, root, cache)
             if "error" not in warm and warm.get("ok"):
-                first = warm["build_s"] + warm["first_s"]
-                out["build->first result (warm cache)"] = first
-                if peer == "graphjit":  # until a call that ran the compiled chain returned
-                    first += warm["wait_s"] + warm["second_s"]
-                out["build->first compiled result (warm cache)"] = first
-        return out
+                out["build->first result (warm cache)"] = warm["build_s"] + warm["first_s"]
+                out["build->first compiled result (warm cache)"] = _first_compiled(warm)
+    if peer in MLP_PEERS:
+        out.update(_measure_mlp(peer, root))
+    return out
+
+
+def _first_compiled(res: dict[str, Any]) -> float:
+    """Build plus calls until one ran compiled code (graphjit's first call may not)."""
+    first = res["build_s"] + res["first_s"]
+    if res["peer"] == "graphjit" and not res.get("first_compiled"):
+        first += res["wait_s"] + res["second_s"]
+    return first
+
+
+def _measure_mlp(peer: str, root: Path) -> dict[str, float]:
+    """The MLP step's cold and warm-cache start-up (values per case; empty on failure)."""
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix=f"bench-w5-mlp-{peer}-") as cache:
+        cold = run_child(peer, root, cache, timeout=300.0, workload="mlp")
+        if "error" in cold or not cold.get("ok"):
+            return out
+        out[MLP_COLD] = _first_compiled(cold)
+        if peer in WARM_CACHE:
+            warm = run_child(peer, root, cache, timeout=300.0, workload="mlp")
+            if "error" not in warm and warm.get("ok"):
+                out[MLP_WARM] = _first_compiled(warm)
+    return out
 
 
 def precompile() -> None:

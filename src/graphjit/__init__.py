@@ -57,12 +57,19 @@ def wait_for_compiles(timeout=None) -> bool:
     return wait(timeout)
 
 
+def wait_for_native_builds(timeout=None) -> bool:
+    """Wait until this process's queued native builds finish (see :mod:`graphjit.native`)."""
+    from .native import wait_for_native_builds as wait
+
+    return wait(timeout)
+
+
 def cache_stats() -> dict:
     """Counters of the compile caches (see ``jit.cache_stats``).
 
     >>> import graphjit
     >>> sorted(graphjit.cache_stats())
-    ['compile_seconds', 'compiles', 'failures', 'l1', 'l2']
+    ['compile_seconds', 'compiles', 'failures', 'l1', 'l2', 'native']
     """
     from .jit import cache_stats as stats
 

@@ -26,6 +26,10 @@ IMPORTS = (
 
 
 # ------------------------------------------------------------------ module + driver
+# (the driver follows this line; graphjit.native runs it without the numba part above)
+MARKER = "# ---- driver: pure Python from here on (graphjit.native runs it without numba)"
+
+
 def render(program, plan, title="") -> str:
     """The whole generated module: segment functions plus the drivers ``run``/``run_traced``."""
     head = [
@@ -41,6 +45,7 @@ def render(program, plan, title="") -> str:
     for st in plan.steps:
         if isinstance(st, Segment):
             parts.append(SegmentWriter(program, plan, st).render())
+    parts.append(MARKER)
     parts.append(_driver(program, plan, traced=False))
     parts.append(_driver(program, plan, traced=True))
     return "\n\n\n".join(parts) + "\n"
@@ -111,15 +116,19 @@ def _driver(program, plan, traced):
                         argv.append(f"a{s}")
                     else:
                         argv.append(seg_arg(s))
+                shapes: dict = {}  # one bshape call per distinct support
                 for o, sup in given.items():
                     if sup[0] == "var":
                         argv.append(f"s{o}")
                         continue
-                    shp = (
-                        f"a{sup[0]}.shape"
-                        if len(sup) == 1
-                        else ("bshape(" + ", ".join(f"a{x}.shape" for x in sup) + ")")
-                    )
+                    if len(sup) == 1:
+                        shp = f"a{sup[0]}.shape"
+                    elif sup in shapes:
+                        shp = shapes[sup]
+                    else:
+                        shp = shapes[sup] = f"h{o}"
+                        dims = ", ".join(f"a{x}.shape" for x in sup)
+                        L.append(f"    h{o} = bshape({dims})")
                     L.append(f"    s{o} = np.empty({shp}, np.{dtypes[o]})")
                     argv.append(f"s{o}")
                 args = ", ".join(argv)

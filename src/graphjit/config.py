@@ -10,6 +10,9 @@
 ``GRAPHJIT_COMPILE``             ``background`` (default): a cold signature is compiled on a
                                  background thread while the interpreter answers its runs;
                                  ``sync``: the run that needs the chain compiles it and waits
+``GRAPHJIT_NATIVE``              ``auto`` (default): build native modules of compiled chains in
+                                 a child process and run them in later processes before numba
+                                 loads (see :mod:`graphjit.native`); ``off``: neither
 ===============================  =================================================================
 
 A session can also force the interpreter with TF's own switch::
@@ -25,6 +28,7 @@ import dataclasses
 import os
 
 _TRUE = {"1", "true", "yes", "on"}
+_OFF = {"0", "false", "no", "off"}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -37,6 +41,7 @@ class Config:
     explain_cache_misses: bool = False
     compile_after: int = 2
     compile_mode: str = "background"
+    native: str = "auto"
 
 
 def _flag(env, name) -> bool:
@@ -64,6 +69,7 @@ def from_env(env=None) -> Config:
         explain_cache_misses=_flag(env, "GRAPHJIT_EXPLAIN_CACHE_MISSES"),
         compile_after=after,
         compile_mode="sync" if mode == "sync" else "background",
+        native="off" if env.get("GRAPHJIT_NATIVE", "").strip().lower() in _OFF else "auto",
     )
 
 

@@ -56,30 +56,30 @@ def cont(x):
 def bshape(*shapes):
     """The broadcast of array shapes (numpy rules); ``ValueError`` when incompatible."""
     first = shapes[0]
-    if len(shapes) == 2:  # the common case, without numpy's general machinery
-        b = shapes[1]
-        if b == first:
-            return first
-        n, m = len(first), len(b)
-        if m < n and first[n - m :] == b:  # a trailing-shape operand (a bias row)
-            return first
-        if n < m and b[m - n :] == first:
-            return b
-        if n == m:  # same rank: dimension by dimension
-            out = []
-            for x, y in zip(first, b):
-                if x == y or y == 1:
-                    out.append(x)
-                elif x == 1:
-                    out.append(y)
-                else:
-                    return np.broadcast_shapes(first, b)  # raises numpy's error
-            return tuple(out)
-        return np.broadcast_shapes(first, b)
-    for s in shapes[1:]:
-        if s != first:
-            return np.broadcast_shapes(*shapes)
+    for b in shapes[1:]:
+        if b != first:
+            first = _bshape2(first, b)
     return first
+
+
+def _bshape2(first, b):
+    """Two shapes broadcast without numpy's general machinery (numpy's error on mismatch)."""
+    n, m = len(first), len(b)
+    if m < n and first[n - m :] == b:  # a trailing-shape operand (a bias row)
+        return first
+    if n < m and b[m - n :] == first:
+        return b
+    if n == m:  # same rank: dimension by dimension
+        out = []
+        for x, y in zip(first, b):
+            if x == y or y == 1:
+                out.append(x)
+            elif x == 1:
+                out.append(y)
+            else:
+                return np.broadcast_shapes(first, b)  # raises numpy's error
+        return tuple(out)
+    return np.broadcast_shapes(first, b)
 
 
 def var_buffer(ctx, var, dtype):
@@ -136,16 +136,21 @@ class Chain:
         "links",
         "module",
         "needs_ctx",
-        "order",
+        "nodes",
+        "ops",
         "path",
         "plan",
+        "provisional",
         "run",
         "run_traced",
     )
 
-    def __init__(self, plan, module, path, links, order=None):
+    def __init__(self, plan, module, path, links, planned=None):
         self.plan = plan
-        self.order = order  # plan node k is node order[k] of the program (fuse.writes_last)
+        # the program as planned (reordered and rewritten, see _reorder): plan node k is
+        # ops[k] / nodes[k]; None when the plan's program is the session's
+        self.ops = None if planned is None else planned.ops
+        self.nodes = None if planned is None else planned.nodes
         self.module = module
         self.path = path
         self.run = module.run
@@ -153,6 +158,7 @@ class Chain:
         self.consts = tuple(plan.consts[s] for s in sorted(plan.consts))
         self.links = links
         self.needs_ctx = None  # filled by build_chain
+        self.provisional = False  # a native chain standing in until numba's is ready
 
 
 def _make_link(node):
@@ -167,15 +173,19 @@ def _make_link(node):
 
         return link
     if opdef.kernel == "matmul" and nout == 1:
-        from .kernels import matmul_link
+        from .kernels_blas import matmul_link
 
         return matmul_link(**attrs)
     fn = opdef.numpy
     if opdef.kernel is not None:
-        from . import kernels, kernels_conv
+        from . import kernels_rows  # no numba (its row loops may come from a native module)
 
         k = opdef.kernel
-        fn = getattr(kernels, k, None) or getattr(kernels_conv, k, None) or opdef.numpy
+        fn = getattr(kernels_rows, k, None)
+        if fn is None:
+            from . import kernels, kernels_conv
+
+            fn = getattr(kernels, k, None) or getattr(kernels_conv, k, None) or opdef.numpy
     ndarray, asarray = np.ndarray, np.asarray
     if nout == 1:  # one closure level: view links (Shape, Reshape) run every step
 
@@ -203,35 +213,48 @@ def var_ranks(program):
     return tuple(shape.ndims for _, shape in program.var_specs)
 
 
-def build_chain(program, sig) -> Chain:
-    """Plan, render and compile ``program`` for feed ranks ``sig``."""
+def build_chain(program, sig, native=False) -> Chain | None:
+    """Plan, render and compile ``program`` for feed ranks ``sig``.
+
+    ``native``: only use the signature's native module (:mod:`graphjit.native`); ``None``
+    when there is none. The chain is then *provisional*: it runs until the numba chain of
+    the same key is in L1, and callables do not arm on it.
+    """
     from . import codegen, fuse  # (not at import: the first, interpreted run needs neither)
 
     # variable reads alias the variable's storage where that is safe (no copy per step);
     # node indices are unchanged, so traces and introspection still name the original ops
-    program, order = _reorder(program)
+    original = program
+    program, _ = _reorder(program)
     program = fuse.alias_reads(program)
     plan = fuse.plan(program, sig, var_ranks(program))
     source = codegen.render(program, plan, title=f"feed ranks {list(sig)}")
-    module, path = jit.load(source)
+    if native:
+        loaded = jit.load_native(source)
+        if loaded is None:
+            return None
+        module, path = loaded
+    else:
+        module, path = jit.load(source, native_build=True)
     links = tuple(_make_link(program.nodes[st.node]) for st in plan.links)
-    chain = Chain(plan, module, path, links, order)
+    chain = Chain(plan, module, path, links, None if program is original else program)
     chain.needs_ctx = bool(plan.links) or bool(program.ref_slots) or bool(plan.inplace)
+    chain.provisional = native
     return chain
 
 
 def _reorder(program):
-    """``(program, order)`` after ``fuse.cluster`` (fewer, longer segments) then
-    ``fuse.writes_last`` (state writes last); ``order[k]``: original index of node ``k``."""
+    """``(program, order)`` after ``fuse.sum_to_shape`` (one link per run-time unbroadcast),
+    ``fuse.cluster`` (fewer, longer segments) then ``fuse.writes_last`` (state writes last);
+    ``order[k]``: original index of node ``k`` (``None``: unchanged)."""
     from . import fuse
 
-    program, first = fuse.cluster(program)
-    program, second = fuse.writes_last(program)
-    if first is None:
-        return program, second
-    if second is None:
-        return program, first
-    return program, tuple(first[k] for k in second)
+    order = None
+    for rewrite in (fuse.sum_to_shape, fuse.cluster, fuse.writes_last):
+        program, step = rewrite(program)
+        if step is not None:
+            order = step if order is None else tuple(order[k] for k in step)
+    return program, order
 
 
 def signature(feed_values) -> tuple:
@@ -266,9 +289,25 @@ def chain_for(program, sig, force, deferred=None):
                 start()
             else:
                 deferred.append(start)
-            return None
+            return _native_chain(key, program, sig) if cfg.native != "off" else None
         chain = jit.get_or_build(key, lambda: build_chain(program, sig))
     return chain if isinstance(chain, Chain) else None
+
+
+def _native_chain(key, program, sig):
+    """The provisional chain of ``key`` from its native module, or ``None``.
+
+    Looked up once per key and process (rendering the source costs milliseconds); numba's
+    chain replaces it in L1 when the background compile thread has loaded it.
+    """
+    chain = jit.NATIVE_CHAINS.get(key)
+    if chain is None:
+        try:
+            chain = build_chain(program, sig, native=True) or False
+        except Exception:  # never fatal: the interpreter runs until numba's chain is ready
+            chain = False
+        jit.NATIVE_CHAINS[key] = chain
+    return chain or None
 
 
 def execute(session, program, feed_values, ctx, interpret=run_program):
@@ -289,16 +328,31 @@ def execute(session, program, feed_values, ctx, interpret=run_program):
         finally:
             for start in deferred:
                 start()
-    args = [v[()] if r == 0 else cont(v) for v, r in zip(feed_values, sig)]
-    run = chain.run_traced if ctx.trace is not None else chain.run
     try:
-        outs = list(run(ctx, chain.links, chain.consts, *args))
-    except Exception:
-        reset(ctx)
-        return interpret(program, feed_values, ctx)
-    if ctx.trace is not None:
-        _name_trace(ctx.trace, program, chain)
-    return outs
+        args = [v[()] if r == 0 else cont(v) for v, r in zip(feed_values, sig)]
+        run = chain.run_traced if ctx.trace is not None else chain.run
+        try:
+            outs = list(run(ctx, chain.links, chain.consts, *args))
+        except Exception:
+            if config.get().debug:
+                _log_fallback(chain)
+            reset(ctx)
+            return interpret(program, feed_values, ctx)
+        if ctx.trace is not None:
+            _name_trace(ctx.trace, program, chain)
+        return outs
+    finally:  # a provisional (native) chain ran: numba's compile starts after it
+        for start in deferred:
+            start()
+
+
+def _log_fallback(chain) -> None:
+    """``GRAPHJIT_DEBUG=1``: say why a chain's run was handed to the interpreter."""
+    import logging
+
+    logging.getLogger("graphjit.jit").warning(
+        "graphjit: chain %s raised; the interpreter reruns it", chain.path, exc_info=True
+    )
 
 
 def _pure(program) -> bool:
@@ -341,10 +395,10 @@ def run_sub(program, feed_values, ctx):
 
 
 def _in_plan_order(program, chain):
-    """``(ops, nodes)`` of ``program`` indexed like ``chain.plan`` (see ``Chain.order``)."""
-    if chain.order is None:
+    """``(ops, nodes)`` of ``program`` indexed like ``chain.plan`` (see ``Chain.ops``)."""
+    if chain.nodes is None:
         return program.ops, program.nodes
-    return [program.ops[i] for i in chain.order], [program.nodes[i] for i in chain.order]
+    return chain.ops, chain.nodes
 
 
 def _name_trace(trace, program, chain):
@@ -441,9 +495,9 @@ def explain(session, fetches, feed_list=()):
                 }
             )
         else:
-            info["links"].append((ops[st.node].name, ops[st.node].type, st.reason))
-            opdef = nodes[st.node].opdef
-            if opdef.kernel is None and ops[st.node].type not in fuse.VIEW_OPS:
+            node = nodes[st.node]  # its type may differ from the op's (fuse.sum_to_shape)
+            info["links"].append((ops[st.node].name, node.op_type, st.reason))
+            if node.opdef.kernel is None and node.op_type not in fuse.VIEW_OPS:
                 info["fallback"].append(ops[st.node].name)
     info["source"] = str(chain.path)
     return info

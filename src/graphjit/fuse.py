@@ -34,6 +34,7 @@ from .prepass import (  # noqa: F401  (re-exported: fuse.fold, fuse.alias_reads 
     cluster,
     fold,
     is_const,
+    sum_to_shape,
     writes_last,
 )
 

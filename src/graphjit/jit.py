@@ -42,10 +42,12 @@ CODEGEN_OPTIONS = "codegen-v1;error_model=numpy;layout=C"
 
 _lock = threading.Lock()
 _L1: dict = {}
+NATIVE_CHAINS: dict = {}  # key -> provisional native chain, or False (executor._native_chain)
 _key_locks: dict = {}
 _stats = {
     "l1": {"hits": 0, "misses": 0},
     "l2": {"hits": 0, "misses": 0, "load_seconds": 0.0},
+    "native": {"hits": 0, "load_seconds": 0.0, "builds": 0},
     "compiles": 0,
     "compile_seconds": 0.0,
     "failures": 0,
@@ -72,14 +74,17 @@ def cache_stats() -> dict:
     -------
     dict
         ``{"l1": {"hits", "misses"}, "l2": {"hits", "misses", "load_seconds"},
-        "compiles": n, "compile_seconds": s, "failures": n}``. An L2 hit means numba loaded
-        machine code from the disk cache; ``compiles`` counts real numba compilations.
+        "native": {"hits", "load_seconds", "builds"}, "compiles": n, "compile_seconds": s,
+        "failures": n}``. An L2 hit means numba loaded machine code from the disk cache;
+        ``compiles`` counts real numba compilations; a native hit ran a chain from its
+        native module (no numba) and ``builds`` counts native builds queued
+        (:mod:`graphjit.native`).
 
     Examples
     --------
     >>> import graphjit
     >>> sorted(graphjit.cache_stats())
-    ['compile_seconds', 'compiles', 'failures', 'l1', 'l2']
+    ['compile_seconds', 'compiles', 'failures', 'l1', 'l2', 'native']
     """
     with _lock:
         return {k: (dict(v) if isinstance(v, dict) else v) for k, v in _stats.items()}
@@ -90,6 +95,7 @@ def reset_stats() -> None:
     with _lock:
         _stats["l1"].update(hits=0, misses=0)
         _stats["l2"].update(hits=0, misses=0, load_seconds=0.0)
+        _stats["native"].update(hits=0, load_seconds=0.0, builds=0)
         _stats.update(compiles=0, compile_seconds=0.0, failures=0)
 
 
@@ -97,6 +103,7 @@ def clear_l1() -> None:
     """Forget compiled chains of this process (tests; the disk cache stays)."""
     with _lock:
         _L1.clear()
+        NATIVE_CHAINS.clear()
         _key_locks.clear()
 
 
@@ -224,8 +231,6 @@ def _version_salt() -> str:
     if _salt is None:
         from pathlib import Path
 
-        import llvmlite
-        import numba
         import numpy
 
         from . import __version__
@@ -233,8 +238,8 @@ def _version_salt() -> str:
         here = Path(__file__).parent
         parts = [
             __version__,
-            numba.__version__,
-            llvmlite.__version__,
+            _package_version("numba"),
+            _package_version("llvmlite"),
             numpy.__version__,
             sys.version,
             CODEGEN_OPTIONS,
@@ -247,6 +252,32 @@ def _version_salt() -> str:
                 parts.append(name)
         _salt = "\n".join(parts)
     return _salt
+
+
+def _package_version(name: str) -> str:
+    """``name.__version__`` without importing the package when it is not imported yet: a
+    process that runs native modules (:mod:`graphjit.native`) never imports numba."""
+    mod = sys.modules.get(name)
+    if mod is None:
+        import importlib.util
+        import re
+
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            from pathlib import Path
+
+            try:
+                text = (Path(spec.origin).parent / "_version.py").read_text(encoding="utf-8")
+            except OSError:
+                text = ""
+            # versioneer's two layouts: a JSON blob, or version_version = '...'
+            m = re.search(r"\"version\": \"([^\"]+)\"|version_version = '([^']+)'", text)
+            if m:
+                return m.group(1) or m.group(2)
+        import importlib
+
+        mod = importlib.import_module(name)
+    return mod.__version__
 
 
 def source_hash(source: str) -> str:
@@ -283,8 +314,36 @@ def _ensure_file(path: Path, source: str) -> None:
     _write_atomic(path, source)
 
 
-def load(source: str):
-    """Compile (or load from the disk cache) a generated module; returns ``(module, path)``."""
+def load_native(source: str):
+    """``(module, path)`` running ``source``'s segments from its native module without
+    numba (:mod:`graphjit.native`), or ``None`` when there is none (or numba's module is
+    loaded in this process already: then that one is returned)."""
+    from pathlib import Path
+
+    from . import native
+
+    h = source_hash(source)
+    modname = f"graphjit_gen_{h}"
+    mod = sys.modules.get(modname)
+    if mod is not None:
+        return mod, Path(mod.__file__)
+    path = Path(config.get().cache_dir) / f"gj_{h}.py"
+    t0 = time.perf_counter()
+    mod = native.load(source, h, path, modname)
+    if mod is None:
+        return None
+    with _lock:
+        _stats["native"]["hits"] += 1
+        _stats["native"]["load_seconds"] += time.perf_counter() - t0
+    return mod, path
+
+
+def load(source: str, native_build: bool = False):
+    """Compile (or load from the disk cache) a generated module; returns ``(module, path)``.
+
+    ``native_build``: queue a native module build for it (chain modules; see
+    :mod:`graphjit.native`).
+    """
     h = source_hash(source)
     modname = f"graphjit_gen_{h}"
     from pathlib import Path
@@ -324,6 +383,12 @@ def load(source: str):
             _stats["l2"]["load_seconds"] += dt
     if misses and cfg.explain_cache_misses:
         _log().warning("graphjit L2 miss: no machine code for %s (new source or versions)", path)
+    if native_build:
+        from . import native
+
+        if native.schedule(path, h):
+            with _lock:
+                _stats["native"]["builds"] += 1
     return mod, path
 
 

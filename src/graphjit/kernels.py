@@ -5,13 +5,13 @@ Two kinds of code live here:
 * small ``@njit(cache=True)`` scalar helpers that generated segments call inside their loops
   (integer division that reports division by zero, NaN-propagating max/min, numpy's float
   modulo, broadcasting one dimension);
-* driver-link kernels for ``OPAQUE`` ops named by ``OpDef.kernel``: ``matmul`` (one numpy call
-  into BLAS from the straight-line driver; compiling ``np.dot`` into a segment costs ~1.8 s of
-  numba compile for the same BLAS call) and the row-wise softmax family (``softmax``,
-  ``log_softmax``, ``softmax_xent``, ``sparse_softmax_xent``: a Python wrapper allocating the
-  outputs with ``np.empty`` around one compiled row loop). Each wrapper returns fresh arrays
-  (never a view of an input) and falls back to the op's numpy kernel for dtypes it does not
-  compile; its results equal the numpy kernel's up to a few ulp (``tests/jit/test_kernels_nn.py``).
+* the compiled row loops of the driver-link kernels for ``OPAQUE`` ops named by
+  ``OpDef.kernel`` (argmax/argmin, the row-wise softmax family, ``l2_loss``), whose Python
+  wrappers live in :mod:`graphjit.kernels_rows` (and ``matmul`` in
+  :mod:`graphjit.kernels_blas`: one numpy call into BLAS from the straight-line driver;
+  compiling ``np.dot`` into a segment costs ~1.8 s of numba compile for the same BLAS call).
+  Both modules need no numba; this one re-exports their kernels under their ``OpDef.kernel``
+  names.
 
 Only generated modules and :mod:`graphjit.jit` import this module, so ``import graphjit``
 does not import numba. Errors inside kernels are raised as plain Python exceptions; the
@@ -25,7 +25,16 @@ from numba import njit, types
 from numba.extending import overload
 
 from . import mathlib as _m
-from .dtypes import as_dtype
+from .kernels_blas import matmul, matmul_link  # noqa: F401  (OpDef.kernel "matmul")
+from .kernels_rows import (  # noqa: F401  (OpDef.kernel names; the row loops are below)
+    argmax,
+    argmin,
+    l2_loss,
+    log_softmax,
+    softmax,
+    softmax_xent,
+    sparse_softmax_xent,
+)
 
 _opts = {"cache": True, "error_model": "numpy", "nogil": True}
 # row kernels: the row sums may be reassociated (vectorized), as in fused float reductions
@@ -128,52 +137,12 @@ def imean(acc, count):
 # ------------------------------------------------------------------ driver-link kernels
 
 
-def _mm(a, b, transpose_a, transpose_b):
-    if transpose_a:
-        a = a.T
-    if transpose_b:
-        b = b.T
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
-        raise ValueError("Matrix size-incompatible")
-    return np.matmul(a, b)
-
-
-def matmul(a, b, *, transpose_a=False, transpose_b=False, **attrs):
-    """``MatMul`` as one BLAS call (``np.matmul`` on possibly transposed views)."""
-    return _mm(a, b, transpose_a, transpose_b)
-
-
-def matmul_link(*, transpose_a=False, transpose_b=False, **attrs):
-    """A driver link computing ``MatMul`` with these attributes: ``link(ctx, a, b) -> (c,)``.
-
-    The same BLAS call as :func:`matmul` without the generic link's keyword passing and
-    result checks (a training step runs five of these).
-    """
-
-    def link(ctx, a, b):
-        return (_mm(a, b, transpose_a, transpose_b),)
-
-    return link
-
-
 @njit(**_rows)
 def _half_sum_squares(x, zero):
     acc = zero
     for i in range(x.size):
         acc += x[i] * x[i]
     return acc / 2
-
-
-def l2_loss(x, **attrs):
-    """``L2Loss``: ``sum(x ** 2) / 2`` in one vectorized pass, accumulated in ``x``'s dtype.
-
-    The accumulation order differs from numpy's pairwise sum (a few ulp relative to the
-    result, as for fused float sums); other dtypes use the numpy kernel.
-    """
-    if x.dtype not in _FLOATS:
-        return _numpy_kernel("L2Loss")(x, **attrs)
-    flat = np.ascontiguousarray(x).reshape(-1)
-    return np.asarray(_half_sum_squares(flat, x.dtype.type(0)), dtype=x.dtype)
 
 
 @njit(**_opts)
@@ -189,31 +158,6 @@ def _arg_rows(x, out, is_max):
                 best = v
                 idx = j
         out[r] = idx
-
-
-def _arg(op_type, is_max):
-    def kernel(x, dim, *, output_type=None, **attrs):
-        ax = int(dim) % max(x.ndim, 1)
-        if x.dtype not in _FLOATS or x.ndim == 0 or ax != x.ndim - 1 or x.shape[-1] == 0:
-            if output_type is not None:
-                attrs["output_type"] = output_type
-            return _numpy_kernel(op_type)(x, dim, **attrs)
-        rows = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
-        out = np.empty(x.shape[:-1], np.int64)  # not a view: a fetched view is copied
-        _arg_rows(rows, out.reshape(-1), is_max)
-        want = np.int64 if output_type is None else as_dtype(output_type).np
-        return out.astype(want, copy=False)
-
-    kernel.__name__ = op_type.lower()
-    kernel.__doc__ = (
-        f"``{op_type}`` over the last axis of a float array as one compiled row loop (the "
-        "numpy kernel's NaN and tie rules); other axes and dtypes use the numpy kernel."
-    )
-    return kernel
-
-
-argmax = _arg("ArgMax", True)
-argmin = _arg("ArgMin", False)
 
 
 # ------------------------------------------------------------------ row-wise softmax family
@@ -349,66 +293,3 @@ def _sparse_xent_rows(x, labels, loss, back):
             back[r, j] = _exp((x[r, j] - m) - ls)
         loss[r] = -((x[r, lab] - m) - ls)
         back[r, lab] -= 1
-
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _numpy_kernel(op_type):
-    from .ops import registry
-
-    return registry.get(op_type).numpy
-
-
-def softmax(x, **attrs):
-    """``Softmax`` over the last axis (rank >= 1); other dtypes use the numpy kernel."""
-    if x.dtype not in _FLOATS or x.ndim == 0 or x.size == 0:
-        return _numpy_kernel("Softmax")(x, **attrs)
-    x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
-    out = np.empty(x.shape, x.dtype)  # returned as allocated: a view would be copied
-    _softmax_rows(x2, out.reshape(x2.shape), False, x.dtype == np.float32)
-    return out
-
-
-def log_softmax(x, **attrs):
-    """``LogSoftmax`` over the last axis (rank >= 1); other dtypes use the numpy kernel."""
-    if x.dtype not in _FLOATS or x.ndim == 0 or x.size == 0:
-        return _numpy_kernel("LogSoftmax")(x, **attrs)
-    x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
-    out = np.empty(x.shape, x.dtype)  # returned as allocated: a view would be copied
-    _softmax_rows(x2, out.reshape(x2.shape), True, x.dtype == np.float32)
-    return out
-
-
-def softmax_xent(logits, labels, **attrs):
-    """``SoftmaxCrossEntropyWithLogits``: ``(loss[n], backprop[n, k])`` of 2-D inputs."""
-    if (
-        logits.dtype not in _FLOATS
-        or labels.dtype != logits.dtype
-        or logits.ndim != 2
-        or logits.shape != labels.shape
-        or logits.size == 0
-    ):
-        return _numpy_kernel("SoftmaxCrossEntropyWithLogits")(logits, labels, **attrs)
-    x = np.ascontiguousarray(logits)
-    loss = np.empty(x.shape[0], x.dtype)
-    back = np.empty(x.shape, x.dtype)
-    _xent_rows(x, np.ascontiguousarray(labels), loss, back)
-    return loss, back
-
-
-def sparse_softmax_xent(logits, labels, **attrs):
-    """``SparseSoftmaxCrossEntropyWithLogits``: ``(loss[n], backprop[n, k])``."""
-    if (
-        logits.dtype not in _FLOATS
-        or logits.ndim != 2
-        or labels.ndim != 1
-        or labels.shape[0] != logits.shape[0]
-        or logits.size == 0
-    ):
-        return _numpy_kernel("SparseSoftmaxCrossEntropyWithLogits")(logits, labels, **attrs)
-    x = np.ascontiguousarray(logits)
-    loss = np.empty(x.shape[0], x.dtype)
-    back = np.empty(x.shape, x.dtype)
-    _sparse_xent_rows(x, np.ascontiguousarray(labels), loss, back)
-    return loss, back

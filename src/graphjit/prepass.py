@@ -3,6 +3,8 @@
 * :func:`writes_last` -- a topological order with every node that neither writes state nor
   depends on a write ahead of the writes;
 * :func:`alias_reads` -- variable reads that can read the variable's storage directly;
+* :func:`sum_to_shape` -- each run-time unbroadcast of a gradient (``Shape``,
+  ``BroadcastGradientArgs``, ``Sum``, ``Reshape``: four links) as one ``SumToShape`` link;
 * :func:`fold` -- ``Const`` nodes, shapes known statically, and small pure subgraphs of
   constants evaluated once (compiled code gets them as arguments).
 
@@ -17,6 +19,7 @@ import dataclasses
 import numpy as np
 
 from .ops import registry as R
+from .program import Node
 
 # dtypes the code generator handles; anything else becomes a link
 COMPILED_DTYPES = frozenset(
@@ -337,3 +340,97 @@ def alias_reads(program):
     if not extra:
         return program
     return dataclasses.replace(program, ref_slots=tuple(program.ref_slots) + tuple(extra))
+
+
+def sum_to_shape(program):
+    """``(program, kept)``: each run-time unbroadcast as one ``SumToShape`` node.
+
+    The gradient of a broadcasting binary op whose operands have unknown dimensions sums
+    its incoming gradient ``g`` down to the operand ``x`` at run time, as TF builds it:
+    ``Reshape(Sum(g, BroadcastGradientArgs(Shape(x), Shape(g))[0]), Shape(x))``. In a
+    chain that is five links (about 60 us a step in a small MLP); ``SumToShape(g, x)``
+    computes the same values in one, and returns ``g`` itself when the shapes are equal (the
+    usual case: ``y - pred`` with both ``[None, 1]``). A pattern whose reduction axes
+    ``fold`` can find from the static shapes is left alone: it compiles into a segment.
+    The ``Reshape`` node becomes the ``SumToShape`` node (its op still names it); the
+    ``Sum``, ``BroadcastGradientArgs`` and ``Shape`` nodes are dropped when nothing else
+    reads them. ``kept[k]`` is the index in ``program`` of node ``k`` of the result
+    (``None`` when nothing changed).
+    """
+    nodes = program.nodes
+    producer = {s: i for i, node in enumerate(nodes) for s in node.outputs}
+    tensors = program.slot_tensors
+    replace: dict = {}
+    maybe_dead: set = set()
+    for i, node in enumerate(nodes):
+        found = _unbroadcast_at(nodes, producer, tensors, node)
+        if found is not None:
+            (g, x), parts = found
+            opdef = R.get("SumToShape")
+            attrs = {"T": tensors[g].dtype}
+            replace[i] = Node("SumToShape", attrs, (g, x), node.outputs, opdef=opdef)
+            maybe_dead.update(parts)
+    if not replace:
+        return program, None
+    new = [replace.get(i, node) for i, node in enumerate(nodes)]
+    dead = _dead(new, maybe_dead, set(program.fetch_slots))
+    kept = tuple(i for i in range(len(new)) if i not in dead)
+    moved = dataclasses.replace(
+        program,
+        nodes=tuple(new[i] for i in kept),
+        ops=tuple(program.ops[i] for i in kept),
+    )
+    return moved, kept
+
+
+def _unbroadcast_at(nodes, producer, tensors, node):
+    """``((g, x), node indices)`` when ``node`` ends a run-time unbroadcast, else ``None``."""
+    if node.op_type != "Reshape" or len(node.inputs) != 2:
+        return None
+    summed, sx = node.inputs
+
+    def made_by(slot, op_type):
+        i = producer.get(slot)
+        if i is None or nodes[i].op_type != op_type:
+            return None, None
+        return i, nodes[i]
+
+    i_sum, total = made_by(summed, "Sum")
+    i_bga, bga = made_by(total.inputs[1], "BroadcastGradientArgs") if total else (None, None)
+    if bga is None or total.attrs.get("keep_dims") or total.inputs[1] != bga.outputs[0]:
+        return None
+    g = total.inputs[0]
+    if bga.inputs[0] != sx:
+        return None
+    i_sx, shape_x = made_by(sx, "Shape")
+    i_sg, shape_g = made_by(bga.inputs[1], "Shape")
+    if shape_x is None or shape_g is None or shape_g.inputs[0] != g:
+        return None
+    x = shape_x.inputs[0]
+    xs, gs = tensors[x].shape, tensors[g].shape
+    if xs.ndims is None or gs.ndims is None:
+        return None
+    if xs.is_fully_defined() and gs.is_fully_defined():
+        return None  # fold computes the axes: the Sum compiles
+    folded = _fold_symbolic(bga.opdef, bga, [xs.as_list(), gs.as_list()])
+    if folded is not None and folded[0] is not None:
+        return None
+    return (g, x), {i_sum, i_bga, i_sx, i_sg}
+
+
+def _dead(nodes, candidates, fetched):
+    """Indices among ``candidates`` whose outputs nothing reads any more (to a fixed point)."""
+    dead: set = set()
+    while True:
+        used = set(fetched)
+        for i, node in enumerate(nodes):
+            if i not in dead:
+                used.update(node.inputs)
+        more = {
+            i
+            for i in candidates - dead
+            if not nodes[i].opdef.stateful and not used & set(nodes[i].outputs)
+        }
+        if not more:
+            return dead
+        dead |= more

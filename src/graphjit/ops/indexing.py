@@ -12,7 +12,7 @@ from ..shapes import TensorShape, broadcast_static
 from .array import _spec_index
 from .array_more import INDEX, _dims, _shape_from_tensor, as_index
 from .common import binary_args, check_dtype, make1, make_op
-from .registry import ELEMWISE, INJECTIVE, OPAQUE, defop
+from .registry import ELEMWISE, INJECTIVE, OPAQUE, defop, get
 
 GATHER = "data-dependent indexing; a driver link"
 
@@ -331,6 +331,40 @@ def _bga_kernel(s0, s1, **a):
 
 
 defop("BroadcastGradientArgs", OPAQUE, _bga_infer, _bga_kernel, fallback="shape arithmetic")
+
+
+# SumToShape exists only in compiled programs: prepass.sum_to_shape puts it in place of the
+# run-time unbroadcast that gradients of operands with unknown dimensions build
+# (Reshape(Sum(g, BroadcastGradientArgs(Shape(x), Shape(g))[0]), Shape(x))). Graphs never hold
+# it, so a GraphDef export never meets it.
+def _sum_to_infer(inputs, attrs):
+    g, x = inputs
+    return [(g.dtype, x.shape)]
+
+
+def _sum_to_kernel(g, x, **a):
+    """``g`` summed down to the shape of ``x`` (``g`` itself when the shapes already match).
+
+    The same values as the ops it replaces: TF's reduction axes
+    (:func:`broadcast_reduction_axes`), then ``Sum``'s kernel, then the reshape.
+    """
+    if g.shape == x.shape:
+        return g
+    try:
+        axes, _ = broadcast_reduction_axes(x.shape, g.shape)
+    except ValueError as e:
+        raise InvalidArgumentError(None, None, str(e)) from None
+    total = get("Sum").numpy(g, np.array(axes, np.int32), keep_dims=False)
+    return total.reshape(x.shape)
+
+
+defop(
+    "SumToShape",
+    OPAQUE,
+    _sum_to_infer,
+    _sum_to_kernel,
+    fallback="run-time unbroadcast of a gradient (program rewrite; shapes checked per call)",
+)
 
 
 def broadcast_gradient_args(s0, s1, name=None):

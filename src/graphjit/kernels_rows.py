@@ -1,0 +1,187 @@
+"""Driver-link kernels of the row-wise family, as Python wrappers that need no numba.
+
+``argmax``/``argmin`` over the last axis, ``softmax``, ``log_softmax``, ``softmax_xent``,
+``sparse_softmax_xent`` and ``l2_loss`` allocate their outputs with ``np.empty`` and run one
+compiled row loop from :mod:`graphjit.kernels`. Each wrapper returns fresh arrays (never a
+view of an input) and falls back to the op's numpy kernel for dtypes it does not compile; its
+results equal the numpy kernel's up to a few ulp (``tests/jit/test_kernels_nn.py``).
+
+The row loop comes from :func:`_impl`: the native kernels module (:mod:`graphjit.native`,
+built once per cache dir from the same numba functions, for the signatures in
+:data:`NATIVE_KERNELS`) when it exists, else the numba function itself, which imports numba.
+So a process running chains from native modules runs these links without numba too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .dtypes import as_dtype
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _numpy_kernel(op_type):
+    from .ops import registry
+
+    return registry.get(op_type).numpy
+
+
+_RO2 = "Array({}, 2, 'C', readonly=True)"
+_W2 = "Array({}, 2, 'C')"
+_RO1 = "Array({}, 1, 'C', readonly=True)"
+_W1 = "Array({}, 1, 'C')"
+
+
+def _signatures():
+    table = {}
+    for f in ("float32", "float64"):
+        table[("arg", f)] = (
+            "_arg_rows",
+            f"void({_RO2.format(f)}, {_W1.format('int64')}, boolean)",
+        )
+        table[("softmax", f)] = (
+            "_softmax_rows",
+            f"void({_RO2.format(f)}, {_W2.format(f)}, boolean, boolean)",
+        )
+        table[("xent", f)] = (
+            "_xent_rows",
+            f"void({_RO2.format(f)}, {_RO2.format(f)}, {_W1.format(f)}, {_W2.format(f)})",
+        )
+        for i in ("int32", "int64"):
+            table[("sparse_xent", f, i)] = (
+                "_sparse_xent_rows",
+                f"void({_RO2.format(f)}, {_RO1.format(i)}, {_W1.format(f)}, {_W2.format(f)})",
+            )
+        table[("half_sum_squares", f)] = ("_half_sum_squares", f"{f}({_RO1.format(f)}, {f})")
+    return table
+
+
+# (kernel, dtype names...) -> (row function in graphjit.kernels, numba signature): what the
+# native kernels module exports, as "<kernel>__<dtype>[__<dtype>]". Inputs are typed read-only
+# (any array may be passed), outputs writable; the wrappers pass 2-D/1-D C arrays.
+NATIVE_KERNELS = _signatures()
+_impls: dict = {}
+
+
+def export_name(key) -> str:
+    """The native module's name for a :data:`NATIVE_KERNELS` entry."""
+    return "__".join(key)
+
+
+def _impl(name, *dtypes):
+    """The row loop for ``name`` over arrays of ``dtypes``: native if built, else numba."""
+    fn = _impls.get((name, *dtypes))  # dtype objects: a step's links look up in ~0.1 us
+    if fn is None:
+        fn = _impls[(name, *dtypes)] = _resolve(name, dtypes)
+    return fn
+
+
+def _resolve(name, dtypes):
+    key = (name, *(np.dtype(d).name for d in dtypes))
+    fn = None
+    if key in NATIVE_KERNELS:
+        from . import native
+
+        fn = native.kernel(export_name(key))
+    if fn is None:
+        from . import kernels
+
+        fn = getattr(kernels, (NATIVE_KERNELS.get(key) or _ROWS[name])[0])
+    return fn
+
+
+# row functions of kernels without a native entry for some dtypes (sparse labels of int8...)
+_ROWS = {"sparse_xent": ("_sparse_xent_rows", None)}
+
+
+def l2_loss(x, **attrs):
+    """``L2Loss``: ``sum(x ** 2) / 2`` in one vectorized pass, accumulated in ``x``'s dtype.
+
+    The accumulation order differs from numpy's pairwise sum (a few ulp relative to the
+    result, as for fused float sums); other dtypes use the numpy kernel.
+    """
+    if x.dtype not in _FLOATS:
+        return _numpy_kernel("L2Loss")(x, **attrs)
+    flat = np.ascontiguousarray(x).reshape(-1)
+    return np.asarray(_impl("half_sum_squares", x.dtype)(flat, x.dtype.type(0)), dtype=x.dtype)
+
+
+def _arg(op_type, is_max):
+    def kernel(x, dim, *, output_type=None, **attrs):
+        ax = int(dim) % max(x.ndim, 1)
+        if x.dtype not in _FLOATS or x.ndim == 0 or ax != x.ndim - 1 or x.shape[-1] == 0:
+            if output_type is not None:
+                attrs["output_type"] = output_type
+            return _numpy_kernel(op_type)(x, dim, **attrs)
+        rows = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+        out = np.empty(x.shape[:-1], np.int64)  # not a view: a fetched view is copied
+        _impl("arg", x.dtype)(rows, out.reshape(-1), is_max)
+        want = np.int64 if output_type is None else as_dtype(output_type).np
+        return out.astype(want, copy=False)
+
+    kernel.__name__ = op_type.lower()
+    kernel.__doc__ = (
+        f"``{op_type}`` over the last axis of a float array as one compiled row loop (the "
+        "numpy kernel's NaN and tie rules); other axes and dtypes use the numpy kernel."
+    )
+    return kernel
+
+
+argmax = _arg("ArgMax", True)
+argmin = _arg("ArgMin", False)
+
+
+def softmax(x, **attrs):
+    """``Softmax`` over the last axis (rank >= 1); other dtypes use the numpy kernel."""
+    if x.dtype not in _FLOATS or x.ndim == 0 or x.size == 0:
+        return _numpy_kernel("Softmax")(x, **attrs)
+    x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+    out = np.empty(x.shape, x.dtype)  # returned as allocated: a view would be copied
+    _impl("softmax", x.dtype)(x2, out.reshape(x2.shape), False, x.dtype == np.float32)
+    return out
+
+
+def log_softmax(x, **attrs):
+    """``LogSoftmax`` over the last axis (rank >= 1); other dtypes use the numpy kernel."""
+    if x.dtype not in _FLOATS or x.ndim == 0 or x.size == 0:
+        return _numpy_kernel("LogSoftmax")(x, **attrs)
+    x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+    out = np.empty(x.shape, x.dtype)  # returned as allocated: a view would be copied
+    _impl("softmax", x.dtype)(x2, out.reshape(x2.shape), True, x.dtype == np.float32)
+    return out
+
+
+def softmax_xent(logits, labels, **attrs):
+    """``SoftmaxCrossEntropyWithLogits``: ``(loss[n], backprop[n, k])`` of 2-D inputs."""
+    if (
+        logits.dtype not in _FLOATS
+        or labels.dtype != logits.dtype
+        or logits.ndim != 2
+        or logits.shape != labels.shape
+        or logits.size == 0
+    ):
+        return _numpy_kernel("SoftmaxCrossEntropyWithLogits")(logits, labels, **attrs)
+    x = np.ascontiguousarray(logits)
+    loss = np.empty(x.shape[0], x.dtype)
+    back = np.empty(x.shape, x.dtype)
+    _impl("xent", x.dtype)(x, np.ascontiguousarray(labels), loss, back)
+    return loss, back
+
+
+def sparse_softmax_xent(logits, labels, **attrs):
+    """``SparseSoftmaxCrossEntropyWithLogits``: ``(loss[n], backprop[n, k])``."""
+    if (
+        logits.dtype not in _FLOATS
+        or logits.ndim != 2
+        or labels.ndim != 1
+        or labels.shape[0] != logits.shape[0]
+        or logits.size == 0
+    ):
+        return _numpy_kernel("SparseSoftmaxCrossEntropyWithLogits")(logits, labels, **attrs)
+    x = np.ascontiguousarray(logits)
+    loss = np.empty(x.shape[0], x.dtype)
+    back = np.empty(x.shape, x.dtype)
+    labels = np.ascontiguousarray(labels)
+    _impl("sparse_xent", x.dtype, labels.dtype)(x, labels, loss, back)
+    return loss, back

@@ -1,0 +1,292 @@
+"""Native modules: a chain's segments as a CPython extension that loads without numba.
+
+numba's disk cache (L2) spares a second process the compile, not numba itself: importing
+numba and initialising its compiler take about 0.5 s here before the first cached function
+runs. A *native module* holds the same machine code in an extension module, which imports in
+under a millisecond and needs only numpy.
+
+Build
+    After a chain's generated module is loaded by numba (a compile or an L2 hit), graphjit
+    queues a build on a background thread that runs ``python -m graphjit.native_build
+    <generated file>`` (one child process at a time; see :mod:`graphjit.native_build`). The
+    child compiles every segment with numba's ahead-of-time compiler (``numba.pycc``) behind a
+    forwarding function, so each segment keeps its own options (``error_model="numpy"``,
+    fastmath reassociation), and links it with numba's C runtime, which is compiled once per
+    cache dir. It needs a C compiler; without one, or when the build fails, a
+    ``gjaot_<hash>.failed`` file records why and graphjit never retries that entry.
+
+Files (next to the generated source ``gj_<hash>.py``)
+    ``gjaot_<hash><ext suffix>`` (the extension) and ``gjaot_<hash>.json`` (each segment's
+    argument types). The JSON is written first and the extension renamed into place last,
+    so a reader sees both or neither.
+
+Use
+    In ``background`` compile mode (the default), a signature that is due for compilation and
+    whose native module exists runs it at once: the driver part of the generated source
+    (everything after :data:`MARKER`) is executed with each ``seg<k>`` bound to a guard that
+    checks every argument as numba's dispatcher would (type, dtype, rank, C layout, alignment,
+    writability) and calls the extension. Meanwhile the compile thread loads the numba module
+    from the disk cache as before; once it is in L1 it replaces the native chain (the numba
+    chain is what ``make_callable`` arms on: its single-segment calls skip the driver).
+
+``GRAPHJIT_NATIVE=off`` turns both the builds and their use off.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import threading
+import time
+import types
+from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader
+from importlib.util import module_from_spec, spec_from_file_location
+from pathlib import Path
+
+import numpy as np
+
+from . import config
+from .codegen import MARKER  # between the segments (numba) and the driver (pure Python)
+
+EXT = EXTENSION_SUFFIXES[0]
+MODULE = "gjaot"  # every native module's init name (its C runtime is compiled once for it)
+
+_C_ALIGNED = 0x1 | 0x100  # ndarray.flags.num: C_CONTIGUOUS | ALIGNED
+_WRITEABLE = 0x400
+
+
+def files(cache_dir, h: str) -> tuple[Path, Path, Path]:
+    """``(extension, argument specs, failure marker)`` of the native module for hash ``h``."""
+    d = Path(cache_dir)
+    return d / f"gjaot_{h}{EXT}", d / f"gjaot_{h}.json", d / f"gjaot_{h}.failed"
+
+
+def enabled() -> bool:
+    return config.get().native != "off"
+
+
+# ------------------------------------------------------------------ loading
+def load(source: str, h: str, py_path: Path, modname: str):
+    """The driver module of ``source`` running on its native module, or ``None`` if absent.
+
+    Anything unreadable (a missing or partial entry, an extension built for another
+    interpreter) gives ``None``: the numba module is used instead.
+    """
+    so, spec_path, _ = files(py_path.parent, h)
+    if MARKER not in source or not so.exists():
+        return None
+    try:
+        specs = json.loads(spec_path.read_text(encoding="utf-8"))
+        ext = _load_extension(so)
+        ns = _namespace()
+        guards = _guards(specs["segments"], ns)
+        ns["X"] = ext
+        exec(compile(guards, f"<graphjit native guards {h[:12]}>", "exec"), ns)
+        head, driver = source.split(MARKER, 1)
+        # keep the generated file's line numbers in tracebacks
+        code = compile("\n" * head.count("\n") + driver, str(py_path), "exec")
+        exec(code, ns)
+    except Exception as e:  # never fatal: numba loads the module instead
+        if config.get().debug:
+            print(f"graphjit: native module {so} not used: {e}", file=sys.stderr)
+        return None
+    mod = types.ModuleType(modname)
+    mod.__dict__.update(ns)
+    mod.__file__ = str(py_path)
+    mod.NATIVE = str(so)
+    return mod
+
+
+_kernels: dict = {}  # cache dir -> the native kernels module, or None
+
+
+def kernels_file(cache_dir) -> Path:
+    """The native kernels module (row loops of :mod:`graphjit.kernels_rows`): one per cache
+    dir and graphjit/numba/numpy/Python version (the ``jit`` salt covers ``kernels.py``)."""
+    import hashlib
+
+    from .jit import _version_salt
+
+    salt = hashlib.sha256(_version_salt().encode()).hexdigest()[:16]
+    return Path(cache_dir) / f"gjaot_kernels_{salt}{EXT}"
+
+
+def kernel(name: str):
+    """The native kernels module's ``name`` function, or ``None`` (off, or not built)."""
+    if not enabled():
+        return None
+    cache_dir = config.get().cache_dir
+    if cache_dir not in _kernels:
+        path = kernels_file(cache_dir)
+        mod = None
+        if path.exists():
+            try:
+                mod = _load_extension(path)
+            except Exception:  # the numba kernels are used instead
+                mod = None
+        _kernels[cache_dir] = mod
+    return getattr(_kernels[cache_dir], name, None)
+
+
+def _load_extension(path: Path):
+    loader = ExtensionFileLoader(MODULE, str(path))
+    spec = spec_from_file_location(MODULE, str(path), loader=loader)
+    mod = module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def _namespace() -> dict:
+    from .executor import arr0, bshape, cont, own, var_buffer
+
+    return {
+        "np": np,
+        "math": math,
+        "time": time,
+        "arr0": arr0,
+        "bshape": bshape,
+        "cont": cont,
+        "own": own,
+        "var_buffer": var_buffer,
+        "ND": np.ndarray,
+    }
+
+
+def _guards(segments: dict, ns: dict) -> str:
+    """Source of one checking wrapper per segment (``TypeError`` where numba's dispatcher
+    would find no matching signature; the executor then runs the interpreter)."""
+    lines = []
+    for name, args in segments.items():
+        params = [f"a{i}" for i in range(len(args))]
+        conds = []
+        for i, spec in enumerate(args):
+            a = params[i]
+            dt = np.dtype(spec["dtype"])
+            ns[f"{name}_T{i}"] = dt.type if spec["kind"] == "scalar" else dt
+            if spec["kind"] == "scalar":
+                conds.append(f"type({a}) is {name}_T{i}")
+            else:
+                flags = _C_ALIGNED | (0 if spec["readonly"] else _WRITEABLE)
+                # arrays numba returned carry an equal dtype object, not numpy's singleton
+                t = f"{name}_T{i}"
+                conds.append(
+                    f"type({a}) is ND and ({a}.dtype is {t} or {a}.dtype == {t}) and "
+                    f"{a}.ndim == {spec['ndim']} and {a}.flags.num & {flags} == {flags}"
+                )
+        plist = ", ".join(params)
+        lines.append(f"def {name}({plist}):")
+        if conds:
+            lines.append("    if not (" + " and ".join(f"({c})" for c in conds) + "):")
+            lines.append(f"        raise TypeError('native {name}: argument types differ')")
+        lines.append(f"    return X.{name}({plist})")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ building
+_lock = threading.Lock()
+_done = threading.Condition(_lock)
+_queue: list = []
+_seen: set = set()
+_busy = False
+_compiler: bool | None = None
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has no build thread: forget the parent's queue (see jit's twin)."""
+    global _lock, _done, _busy
+    _lock = threading.Lock()
+    _done = threading.Condition(_lock)
+    _queue.clear()
+    _busy = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def schedule(py_path: Path, h: str) -> bool:
+    """Queue a native build for the generated module ``py_path`` (hash ``h``) unless one
+    exists, failed before, was queued already in this process, or cannot be built here.
+    Returns whether a build was queued."""
+    global _busy
+    if not enabled():
+        return False
+    so, _, failed = files(py_path.parent, h)
+    with _lock:
+        if h in _seen:
+            return False
+        _seen.add(h)
+    if so.exists() or failed.exists() or not _have_compiler():
+        return False
+    with _lock:
+        _queue.append(py_path)
+        if _busy:
+            return True
+        _busy = True
+    t = threading.Thread(target=_work, name="graphjit-native-build", daemon=True)
+    try:
+        t.start()
+    except RuntimeError:  # interpreter shutting down
+        with _lock:
+            _queue.clear()
+            _busy = False
+            _done.notify_all()
+        return False
+    return True
+
+
+def _have_compiler() -> bool:
+    global _compiler
+    if _compiler is None:
+        import shutil
+        import sysconfig
+
+        cc = (sysconfig.get_config_var("CC") or "cc").split()
+        _compiler = bool(cc) and shutil.which(cc[0]) is not None
+    return _compiler
+
+
+def _work() -> None:
+    global _busy
+    import subprocess
+
+    while True:
+        with _lock:
+            if not _queue:
+                _busy = False
+                _done.notify_all()
+                return
+            path = _queue.pop(0)
+        # the child imports this graphjit, also when it is not installed (a source checkout)
+        here = str(Path(__file__).resolve().parents[1])
+        paths = [here] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        env = dict(
+            os.environ, GRAPHJIT_CACHE_DIR=str(path.parent), PYTHONPATH=os.pathsep.join(paths)
+        )
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "graphjit.native_build", str(path)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                timeout=1800,
+                start_new_session=True,  # finishes its file even if this process exits
+            )
+        except Exception:  # the child writes the failure marker itself where it can
+            pass
+
+
+def wait_for_native_builds(timeout: float | None = None) -> bool:
+    """Block until the queued native builds of this process are done; ``False`` if
+    ``timeout`` ran out first.
+
+    >>> import graphjit
+    >>> graphjit.wait_for_native_builds(timeout=1.0)
+    True
+    """
+    with _lock:
+        return _done.wait_for(lambda: not _busy, timeout)

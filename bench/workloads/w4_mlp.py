@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from bench import nets_numba, nets_numpy
 from bench.harness import Built, Case, Context, run_case
 from bench.workloads.common import (
     graph_impls,
@@ -61,6 +60,8 @@ def build_mlp(tf: Any, params: list[np.ndarray], optimizer: str) -> dict[str, An
 
 
 def _numpy_built(params: list[np.ndarray], optimizer: str, x: Any, y: Any) -> Built:
+    from bench import nets_numpy
+
     tr = nets_numpy.Trainer(nets_numpy.mlp_loss_grads, params, optimizer, LR[optimizer])
 
     def fn() -> float:
@@ -70,6 +71,8 @@ def _numpy_built(params: list[np.ndarray], optimizer: str, x: Any, y: Any) -> Bu
 
 
 def _numba_built(params: list[np.ndarray], optimizer: str, x: Any, y: Any) -> Built:
+    from bench import nets_numba  # (imported here: W5's start-up child imports this module)
+
     p = [q.copy() for q in params]
     lr = np.float32(LR[optimizer])
     if optimizer == "sgd":
@@ -208,6 +211,8 @@ def pytensor_trainer(
 
 
 def _case(ctx: Context, optimizer: str) -> Case:
+    from bench import nets_numpy
+
     params = nets_numpy.mlp_init(0)
     x, y = nets_numpy.batch(1, (BATCH, 784))
     losses, ref_params = nets_numpy.reference(

@@ -132,6 +132,8 @@ def _build_mlp(peer: str, lib):
         os.environ["BENCH_NUMBA_CACHE"] = "1"  # nets_numba's kernels with cache=True
         from bench import nets_numba
 
+        assert nets_numba._JIT["cache"], "bench.nets_numba was imported before the cache flag"
+
         lr = np.float32(LR["sgd"])
         return lambda: nets_numba.mlp_sgd_step(x, y, *params, lr)
     if peer == "jax":

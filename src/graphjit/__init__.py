@@ -58,7 +58,8 @@ def wait_for_compiles(timeout=None) -> bool:
 
 
 def wait_for_native_builds(timeout=None) -> bool:
-    """Wait until this process's queued native builds finish (see :mod:`graphjit.native`)."""
+    """Build the native modules this process queued now and wait (see :mod:`graphjit.native`;
+    otherwise they are built when the process exits)."""
     from .native import wait_for_native_builds as wait
 
     return wait(timeout)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from .codegen_exprs import ctor
 from .codegen_segment import SegmentWriter, driver_outputs
 from .fuse import Segment
+from .native import MARKER
 
 # what the segment functions of every generated module use
 IMPORTS = (
@@ -26,8 +27,7 @@ IMPORTS = (
 
 
 # ------------------------------------------------------------------ module + driver
-# (the driver follows this line; graphjit.native runs it without the numba part above)
-MARKER = "# ---- driver: pure Python from here on (graphjit.native runs it without numba)"
+# (the driver follows MARKER; graphjit.native runs it without the numba part above)
 
 
 def render(program, plan, title="") -> str:

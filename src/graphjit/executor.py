@@ -302,8 +302,11 @@ def _native_chain(key, program, sig):
     """
     chain = jit.NATIVE_CHAINS.get(key)
     if chain is None:
+        from . import native
+
         try:
-            chain = build_chain(program, sig, native=True) or False
+            # no kernels module, no native modules: skip rendering (a cold cache's first run)
+            chain = (native.available() and build_chain(program, sig, native=True)) or False
         except Exception:  # never fatal: the interpreter runs until numba's chain is ready
             chain = False
         jit.NATIVE_CHAINS[key] = chain

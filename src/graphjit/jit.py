@@ -229,13 +229,11 @@ def _explain_l1(key):
 def _version_salt() -> str:
     global _salt
     if _salt is None:
-        from pathlib import Path
-
         import numpy
 
         from . import __version__
 
-        here = Path(__file__).parent
+        here = os.path.dirname(os.path.abspath(__file__))
         parts = [
             __version__,
             _package_version("numba"),
@@ -247,7 +245,8 @@ def _version_salt() -> str:
         # numba does not track callee changes
         for name in ("kernels.py", "kernels_conv.py", "mathlib.py"):
             try:
-                parts.append(hashlib.sha256((here / name).read_bytes()).hexdigest())
+                with open(os.path.join(here, name), "rb") as f:
+                    parts.append(hashlib.sha256(f.read()).hexdigest())
             except OSError:
                 parts.append(name)
         _salt = "\n".join(parts)
@@ -264,10 +263,10 @@ def _package_version(name: str) -> str:
 
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.origin:
-            from pathlib import Path
-
             try:
-                text = (Path(spec.origin).parent / "_version.py").read_text(encoding="utf-8")
+                version_py = os.path.join(os.path.dirname(spec.origin), "_version.py")
+                with open(version_py, encoding="utf-8") as f:
+                    text = f.read()
             except OSError:
                 text = ""
             # versioneer's two layouts: a JSON blob, or version_version = '...'

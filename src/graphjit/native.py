@@ -7,9 +7,11 @@ under a millisecond and needs only numpy.
 
 Build
     After a chain's generated module is loaded by numba (a compile or an L2 hit), graphjit
-    queues a build on a background thread that runs ``python -m graphjit.native_build
-    <generated file>`` (one child process at a time; see :mod:`graphjit.native_build`). The
-    child compiles every segment with numba's ahead-of-time compiler (``numba.pycc``) behind a
+    queues its native build. When the process exits, one detached child (``python -m
+    graphjit.native_build <generated files>``, see :mod:`graphjit.native_build`) builds
+    what was queued, so the build never competes with the program for CPU while it runs;
+    :func:`wait_for_native_builds` builds them at once instead (benchmarks, tests). The child
+    compiles every segment with numba's ahead-of-time compiler (``numba.pycc``) behind a
     forwarding function, so each segment keeps its own options (``error_model="numpy"``,
     fastmath reassociation), and links it with numba's C runtime, which is compiled once per
     cache dir. It needs a C compiler; without one, or when the build fails, a
@@ -34,22 +36,21 @@ Use
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import sys
 import threading
-import time
-import types
-from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader
-from importlib.util import module_from_spec, spec_from_file_location
-from pathlib import Path
-
-import numpy as np
+from importlib.machinery import EXTENSION_SUFFIXES
+from typing import TYPE_CHECKING
 
 from . import config
-from .codegen import MARKER  # between the segments (numba) and the driver (pure Python)
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# (imports are lazy: a cold process asks available() on its first, interpreted run)
+
+# The line between a chain module's segments (numba) and its driver (pure Python).
+MARKER = "# ---- driver: pure Python from here on (graphjit.native runs it without numba)"
 EXT = EXTENSION_SUFFIXES[0]
 MODULE = "gjaot"  # every native module's init name (its C runtime is compiled once for it)
 
@@ -59,6 +60,8 @@ _WRITEABLE = 0x400
 
 def files(cache_dir, h: str) -> tuple[Path, Path, Path]:
     """``(extension, argument specs, failure marker)`` of the native module for hash ``h``."""
+    from pathlib import Path
+
     d = Path(cache_dir)
     return d / f"gjaot_{h}{EXT}", d / f"gjaot_{h}.json", d / f"gjaot_{h}.failed"
 
@@ -77,6 +80,9 @@ def load(source: str, h: str, py_path: Path, modname: str):
     so, spec_path, _ = files(py_path.parent, h)
     if MARKER not in source or not so.exists():
         return None
+    import json
+    import types
+
     try:
         specs = json.loads(spec_path.read_text(encoding="utf-8"))
         ext = _load_extension(so)
@@ -110,7 +116,13 @@ def kernels_file(cache_dir) -> Path:
     from .jit import _version_salt
 
     salt = hashlib.sha256(_version_salt().encode()).hexdigest()[:16]
-    return Path(cache_dir) / f"gjaot_kernels_{salt}{EXT}"
+    return os.path.join(cache_dir, f"gjaot_kernels_{salt}{EXT}")
+
+
+def available() -> bool:
+    """Whether native modules may exist in the cache dir: its kernels module does (every
+    build makes that first), so a cold cache costs no rendering to find out."""
+    return enabled() and os.path.exists(kernels_file(config.get().cache_dir))
 
 
 def kernel(name: str):
@@ -121,7 +133,7 @@ def kernel(name: str):
     if cache_dir not in _kernels:
         path = kernels_file(cache_dir)
         mod = None
-        if path.exists():
+        if os.path.exists(path):
             try:
                 mod = _load_extension(path)
             except Exception:  # the numba kernels are used instead
@@ -130,7 +142,10 @@ def kernel(name: str):
     return getattr(_kernels[cache_dir], name, None)
 
 
-def _load_extension(path: Path):
+def _load_extension(path):
+    from importlib.machinery import ExtensionFileLoader
+    from importlib.util import module_from_spec, spec_from_file_location
+
     loader = ExtensionFileLoader(MODULE, str(path))
     spec = spec_from_file_location(MODULE, str(path), loader=loader)
     mod = module_from_spec(spec)
@@ -139,6 +154,11 @@ def _load_extension(path: Path):
 
 
 def _namespace() -> dict:
+    import math
+    import time
+
+    import numpy as np
+
     from .executor import arr0, bshape, cont, own, var_buffer
 
     return {
@@ -157,6 +177,8 @@ def _namespace() -> dict:
 def _guards(segments: dict, ns: dict) -> str:
     """Source of one checking wrapper per segment (``TypeError`` where numba's dispatcher
     would find no matching signature; the executor then runs the interpreter)."""
+    import numpy as np
+
     lines = []
     for name, args in segments.items():
         params = [f"a{i}" for i in range(len(args))]
@@ -187,20 +209,17 @@ def _guards(segments: dict, ns: dict) -> str:
 
 # ------------------------------------------------------------------ building
 _lock = threading.Lock()
-_done = threading.Condition(_lock)
-_queue: list = []
+_queue: list = []  # generated files whose native module this process will have built
 _seen: set = set()
-_busy = False
 _compiler: bool | None = None
+_atexit_registered = False
 
 
 def _after_fork_in_child() -> None:
-    """A forked child has no build thread: forget the parent's queue (see jit's twin)."""
-    global _lock, _done, _busy
+    """A forked child builds what it queues itself, not what its parent queued."""
+    global _lock
     _lock = threading.Lock()
-    _done = threading.Condition(_lock)
     _queue.clear()
-    _busy = False
 
 
 if hasattr(os, "register_at_fork"):
@@ -210,8 +229,13 @@ if hasattr(os, "register_at_fork"):
 def schedule(py_path: Path, h: str) -> bool:
     """Queue a native build for the generated module ``py_path`` (hash ``h``) unless one
     exists, failed before, was queued already in this process, or cannot be built here.
-    Returns whether a build was queued."""
-    global _busy
+    Returns whether a build was queued.
+
+    Queued builds run when this process exits (one detached child builds them all, so the
+    build never competes with the process for CPU while it works) or when
+    :func:`wait_for_native_builds` is called.
+    """
+    global _atexit_registered
     if not enabled():
         return False
     so, _, failed = files(py_path.parent, h)
@@ -222,19 +246,12 @@ def schedule(py_path: Path, h: str) -> bool:
     if so.exists() or failed.exists() or not _have_compiler():
         return False
     with _lock:
-        _queue.append(py_path)
-        if _busy:
-            return True
-        _busy = True
-    t = threading.Thread(target=_work, name="graphjit-native-build", daemon=True)
-    try:
-        t.start()
-    except RuntimeError:  # interpreter shutting down
-        with _lock:
-            _queue.clear()
-            _busy = False
-            _done.notify_all()
-        return False
+        _queue.append(str(py_path))
+        if not _atexit_registered:
+            import atexit
+
+            atexit.register(_build_at_exit)
+            _atexit_registered = True
     return True
 
 
@@ -249,44 +266,63 @@ def _have_compiler() -> bool:
     return _compiler
 
 
-def _work() -> None:
-    global _busy
+def _take() -> list:
+    with _lock:
+        paths = list(_queue)
+        _queue.clear()
+    return paths
+
+
+def _spawn(paths: list):
+    """Start one child building ``paths`` in order; detached from this process's session."""
     import subprocess
 
-    while True:
-        with _lock:
-            if not _queue:
-                _busy = False
-                _done.notify_all()
-                return
-            path = _queue.pop(0)
-        # the child imports this graphjit, also when it is not installed (a source checkout)
-        here = str(Path(__file__).resolve().parents[1])
-        paths = [here] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-        env = dict(
-            os.environ, GRAPHJIT_CACHE_DIR=str(path.parent), PYTHONPATH=os.pathsep.join(paths)
-        )
+    # the child imports this graphjit, also when it is not installed (a source checkout)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    paths_env = [here] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = dict(
+        os.environ,
+        GRAPHJIT_CACHE_DIR=os.path.dirname(paths[0]),
+        PYTHONPATH=os.pathsep.join(paths_env),
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "graphjit.native_build", *paths],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,  # finishes its files after this process has exited
+    )
+
+
+def _build_at_exit() -> None:
+    paths = _take()
+    if paths:
         try:
-            subprocess.run(
-                [sys.executable, "-m", "graphjit.native_build", str(path)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=env,
-                timeout=1800,
-                start_new_session=True,  # finishes its file even if this process exits
-            )
-        except Exception:  # the child writes the failure marker itself where it can
+            _spawn(paths)
+        except Exception:  # shutting down: the next process queues them again
             pass
 
 
 def wait_for_native_builds(timeout: float | None = None) -> bool:
-    """Block until the queued native builds of this process are done; ``False`` if
-    ``timeout`` ran out first.
+    """Build the native modules this process queued now, in a child, and wait for it;
+    ``False`` if ``timeout`` ran out first (the child carries on).
+
+    Benchmarks and tests call this to have the native modules before the next process
+    starts; without it, they are built when this process exits.
 
     >>> import graphjit
     >>> graphjit.wait_for_native_builds(timeout=1.0)
     True
     """
-    with _lock:
-        return _done.wait_for(lambda: not _busy, timeout)
+    import subprocess
+
+    paths = _take()
+    if not paths:
+        return True
+    proc = _spawn(paths)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return False
+    return True

@@ -1,18 +1,22 @@
-"""Building a native module (see :mod:`graphjit.native`): ``python -m graphjit.native_build
-<cache dir>/gj_<hash>.py``.
+"""Building native modules (see :mod:`graphjit.native`): ``python -m graphjit.native_build
+<cache dir>/gj_<hash>.py ...``.
 
-Runs in a child process so that the build (numba's ahead-of-time compiler, a C compiler and
-a linker; a few tenths of a second per module once numba's C runtime objects exist, about
-5 s the first time in a cache dir) never holds the user's GIL. Steps:
+Runs in a child process (started when the process that queued the builds exits, or by
+``graphjit.wait_for_native_builds()``) so that the build (numba's ahead-of-time compiler, a
+C compiler and a linker; a few tenths of a second per module once numba's C runtime objects
+exist, about 5 s the first time in a cache dir) never holds the user's GIL. Per module:
 
-1. load the generated module with numba as the parent did (its machine code comes from
+1. once per cache dir, the native kernels module (the row loops of the link kernels,
+   :data:`graphjit.kernels_rows.NATIVE_KERNELS`); its presence is what tells a process
+   that native modules may exist (:func:`graphjit.native.available`);
+2. load the generated module with numba as the parent did (its machine code comes from
    numba's disk cache);
-2. export one forwarding function per segment, typed with the segment's compiled signature,
+3. export one forwarding function per segment, typed with the segment's compiled signature,
    with ``numba.pycc.CC``: the segment and everything it calls are compiled into the
    extension with their own options;
-3. link it against numba's C runtime objects (``native-rt-<salt>/`` in the cache dir,
+4. link it against numba's C runtime objects (``native-rt-<salt>/`` in the cache dir,
    compiled on first use for the module name :data:`graphjit.native.MODULE`);
-4. write ``gjaot_<hash>.json`` (argument types per segment), then rename the extension into
+5. write ``gjaot_<hash>.json`` (argument types per segment), then rename the extension into
    place. Any failure writes ``gjaot_<hash>.failed`` with the reason instead.
 
 A lock file (``gjaot_<hash>.lock``, created exclusively) keeps two processes from building
@@ -39,9 +43,13 @@ _STALE = 1800.0
 
 
 def main(argv=None) -> int:
-    """Build the native module of one generated file; 0 when built (or already there)."""
+    """Build the native modules of the generated files named in ``argv``, in order; 0 when
+    every one was built (or already there)."""
     argv = sys.argv[1:] if argv is None else argv
-    path = Path(argv[0]).resolve()
+    return max((_one(Path(p).resolve()) for p in argv), default=0)
+
+
+def _one(path: Path) -> int:
     h = path.stem[len("gj_") :]
     so, _, failed = native.files(path.parent, h)
     if so.exists() or failed.exists():
@@ -50,7 +58,10 @@ def main(argv=None) -> int:
     if not _acquire(lock):
         return 0
     try:
-        build(path, h)
+        source = _checked_source(path, h)
+        # the kernels module first: its presence tells processes that native modules exist
+        build_kernels(path.parent)
+        build(path, h, source)
     except Exception:
         _write(failed, traceback.format_exc())
         return 1
@@ -59,10 +70,6 @@ def main(argv=None) -> int:
             lock.unlink()
         except OSError:
             pass
-    try:
-        build_kernels(path.parent)
-    except Exception:  # the links keep using numba's kernels; the chain module is built
-        return 1
     return 0
 
 
@@ -88,14 +95,20 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def build(path: Path, h: str) -> None:
-    """Compile and install the native module of ``path`` (raises on any failure)."""
-    warnings.simplefilter("ignore")  # numba.pycc's pending-deprecation warning
+def _checked_source(path: Path, h: str) -> str:
     source = path.read_text(encoding="utf-8")
     if native.MARKER not in source:
         raise ValueError("not a chain module (no driver marker)")
     if jit.source_hash(source) != h:
         raise ValueError("the file does not match its hash")
+    return source
+
+
+def build(path: Path, h: str, source: str | None = None) -> None:
+    """Compile and install the native module of ``path`` (raises on any failure)."""
+    warnings.simplefilter("ignore")  # numba.pycc's pending-deprecation warning
+    if source is None:
+        source = _checked_source(path, h)
     import llvmlite.binding as llb
 
     mod = jit._exec(f"graphjit_gen_{h}", path)
@@ -130,7 +143,7 @@ def build_kernels(cache_dir: Path) -> None:
     this cache dir unless it exists or another process is building it."""
     from . import kernels, kernels_rows
 
-    target = native.kernels_file(cache_dir)
+    target = Path(native.kernels_file(cache_dir))
     if target.exists():
         return
     lock = target.with_name(target.name + ".lock")

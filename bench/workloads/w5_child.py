@@ -169,7 +169,6 @@ def main() -> None:
         t = time.perf_counter()
         out = fn()
         res["first_s"] = time.perf_counter() - t
-        numba_first = "numba" in sys.modules
         t = time.perf_counter()
         if peer == "graphjit":
             import graphjit
@@ -184,7 +183,6 @@ def main() -> None:
 
             # the first call ran a native module (compiled code, no numba import)
             res["first_compiled"] = graphjit.cache_stats()["native"]["hits"] > 0
-            res["numba_imported_first"] = numba_first
             graphjit.wait_for_native_builds(900)  # untimed: the warm child uses it
         from bench.workloads.chains import chain_exp_tanh
 

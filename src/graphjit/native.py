@@ -19,8 +19,9 @@ Build
 
 Files (next to the generated source ``gj_<hash>.py``)
     ``gjaot_<hash><ext suffix>`` (the extension) and ``gjaot_<hash>.json`` (each segment's
-    argument types). The JSON is written first and the extension renamed into place last,
-    so a reader sees both or neither.
+    argument types). The extension is renamed into place first and the JSON written last:
+    the JSON says the entry is complete. A chain of links only (no segment) gets the JSON
+    alone: its driver is all it runs.
 
 Use
     In ``background`` compile mode (the default), a signature that is due for compilation and
@@ -78,14 +79,15 @@ def load(source: str, h: str, py_path: Path, modname: str):
     interpreter) gives ``None``: the numba module is used instead.
     """
     so, spec_path, _ = files(py_path.parent, h)
-    if MARKER not in source or not so.exists():
+    if MARKER not in source or not spec_path.exists():
         return None
     import json
     import types
 
     try:
         specs = json.loads(spec_path.read_text(encoding="utf-8"))
-        ext = _load_extension(so)
+        # a chain of links only has no extension: its driver is all there is
+        ext = _load_extension(so) if specs["segments"] else None
         ns = _namespace()
         guards = _guards(specs["segments"], ns)
         ns["X"] = ext
@@ -238,12 +240,12 @@ def schedule(py_path: Path, h: str) -> bool:
     global _atexit_registered
     if not enabled():
         return False
-    so, _, failed = files(py_path.parent, h)
+    _, spec, failed = files(py_path.parent, h)
     with _lock:
         if h in _seen:
             return False
         _seen.add(h)
-    if so.exists() or failed.exists() or not _have_compiler():
+    if spec.exists() or failed.exists() or not _have_compiler():
         return False
     with _lock:
         _queue.append(str(py_path))

@@ -16,8 +16,9 @@ exist, about 5 s the first time in a cache dir) never holds the user's GIL. Per 
    extension with their own options;
 4. link it against numba's C runtime objects (``native-rt-<salt>/`` in the cache dir,
    compiled on first use for the module name :data:`graphjit.native.MODULE`);
-5. write ``gjaot_<hash>.json`` (argument types per segment), then rename the extension into
-   place. Any failure writes ``gjaot_<hash>.failed`` with the reason instead.
+5. rename the extension into place, then write ``gjaot_<hash>.json`` (argument types per
+   segment; a chain of links only gets this file alone). Any failure writes
+   ``gjaot_<hash>.failed`` with the reason instead.
 
 A lock file (``gjaot_<hash>.lock``, created exclusively) keeps two processes from building
 the same module; a lock older than 30 minutes is considered stale.
@@ -51,8 +52,8 @@ def main(argv=None) -> int:
 
 def _one(path: Path) -> int:
     h = path.stem[len("gj_") :]
-    so, _, failed = native.files(path.parent, h)
-    if so.exists() or failed.exists():
+    _, spec, failed = native.files(path.parent, h)
+    if spec.exists() or failed.exists():
         return 0
     lock = path.parent / f"gjaot_{h}.lock"
     if not _acquire(lock):
@@ -113,8 +114,10 @@ def build(path: Path, h: str, source: str | None = None) -> None:
 
     mod = jit._exec(f"graphjit_gen_{h}", path)
     names = sorted((n for n in vars(mod) if re.fullmatch(r"seg\d+", n)), key=lambda n: int(n[3:]))
-    if not names:
-        raise ValueError("no segments")
+    so, spec_path, _ = native.files(path.parent, h)
+    if not names:  # links only: the driver runs without an extension
+        _write(spec_path, json.dumps({"segments": {}}))
+        return
     rt = _runtime_objects(path.parent)
     cc = _Builder(native.MODULE, rt)
     cc.target_cpu = llb.get_host_cpu_name()
@@ -133,9 +136,8 @@ def build(path: Path, h: str, source: str | None = None) -> None:
         cc.output_dir = tmp
         cc.output_file = f"gjaot_{h}{native.EXT}"
         cc.compile()
-        so, spec_path, _ = native.files(path.parent, h)
-        _write(spec_path, json.dumps({"segments": specs}, indent=1))
         os.replace(Path(tmp) / cc.output_file, so)
+    _write(spec_path, json.dumps({"segments": specs}, indent=1))  # the entry is complete
 
 
 def build_kernels(cache_dir: Path) -> None:
@@ -241,7 +243,13 @@ def _runtime_objects(cache_dir: Path) -> list:
 
 
 def _builder_class():
+    from numba.core import codegen
     from numba.pycc import CC
+
+    # numba's AOT target takes the CPU model's default features; the JIT takes the host's
+    # (numba.core.codegen.get_host_cpu_features). Use the JIT's, so a native module is the
+    # machine code numba would run here (same vector width, same rounding of reductions).
+    codegen.AOTCPUCodegen._customize_tm_features = lambda self: codegen.get_host_cpu_features()
 
     class Builder(CC):
         """``CC`` linking prebuilt runtime objects instead of compiling them each time."""

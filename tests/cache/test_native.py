@@ -23,6 +23,7 @@ import json, sys
 import numpy as np
 import graphjit
 import graphjit.compat.v1 as tf
+import graphjit.jit
 g = tf.Graph()
 with g.as_default():
     x = tf.placeholder(tf.float32, [None])
@@ -35,9 +36,13 @@ sess = tf.Session(graph=g)
 f = sess.make_callable([y, s, p, a], [x, w])
 xv = np.linspace(-3, 3, 11, dtype=np.float32)
 wv = np.arange(12, dtype=np.float32).reshape(4, 3) - 5
+real = graphjit.jit.build_in_background
+graphjit.jit.build_in_background = lambda *a, **k: False  # no numba during the first call
 first = f(xv, wv)
 numba_at_first = "numba" in sys.modules
 stats_first = graphjit.cache_stats()
+graphjit.jit.build_in_background = real
+f(xv, wv)  # starts numba's compile (or load) on the compile thread
 graphjit.wait_for_compiles()
 later = f(xv, wv)
 built = graphjit.wait_for_native_builds(600) if sys.argv[1] == "build" else None
@@ -102,6 +107,115 @@ def test_next_process_answers_from_the_native_module_without_numba(built):
         np.testing.assert_allclose(second["first"][k], first["first"][k], rtol=1e-6)
 
 
+TRAIN = r"""
+import json, sys
+import numpy as np
+import graphjit
+import graphjit.compat.v1 as tf
+rng = np.random.default_rng(0)
+xs = rng.standard_normal((16, 8)).astype(np.float32)
+labels = rng.integers(0, 3, 16).astype(np.int32)
+g = tf.Graph()
+with g.as_default():
+    x = tf.placeholder(tf.float32, [None, 8])
+    y = tf.placeholder(tf.int32, [None])
+    w1 = tf.Variable(rng.standard_normal((8, 16)).astype(np.float32) * 0.3)
+    b1 = tf.Variable(np.zeros(16, np.float32))
+    w2 = tf.Variable(rng.standard_normal((16, 3)).astype(np.float32) * 0.3)
+    logits = tf.matmul(tf.nn.relu(tf.matmul(x, w1) + b1), w2)
+    loss = tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+    train = tf.train.AdamOptimizer(0.05).minimize(loss)
+    acc = tf.reduce_mean(tf.cast(tf.equal(tf.cast(tf.argmax(logits, 1), tf.int32), y), tf.float32))
+    sess = tf.Session(graph=g)
+    sess.run(tf.global_variables_initializer())
+step = sess.make_callable([loss, acc, train], [x, y])
+out = [step(xs, labels)[:2] for _ in range(6)]
+native_hits = graphjit.cache_stats()["native"]["hits"]
+numba_loaded = "numba" in sys.modules
+if sys.argv[1] == "build":
+    graphjit.wait_for_native_builds(600)
+print(json.dumps({"out": [[float(a), float(b)] for a, b in out],
+                  "params": [v.tolist() for v in sess.run([w1, b1, w2])],
+                  "native_hits": native_hits}))
+"""
+
+
+def test_native_training_steps_equal_numba_steps(built):
+    # process 1 compiles synchronously (every step numba's), process 2 starts natively (its
+    # first steps run the native module, later ones numba's chain): the same code, compiled
+    # by numba's ahead-of-time pipeline, which may vectorize a reassociated reduction
+    # differently: equal to float32 rounding
+    cache, _ = built
+
+    def run(mode, compile_mode):
+        env = dict(
+            os.environ,
+            GRAPHJIT_CACHE_DIR=str(cache),
+            GRAPHJIT_NATIVE="auto",
+            GRAPHJIT_COMPILE=compile_mode,
+        )
+        env.pop("GRAPHJIT_DISABLE_JIT", None)
+        proc = subprocess.run(
+            [sys.executable, "-c", TRAIN, mode], env=env, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    first = run("build", "sync")
+    second = run("use", "background")
+    assert second["native_hits"] == 1
+    np.testing.assert_allclose(second["out"], first["out"], rtol=1e-6)
+    for got, want in zip(second["params"], first["params"]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
+LINKS = r"""
+import json, sys
+import numpy as np
+import graphjit
+import graphjit.compat.v1 as tf
+import graphjit.jit
+g = tf.Graph()
+with g.as_default():
+    x = tf.placeholder(tf.float32, [None, 4])
+    p = tf.nn.softmax(x)  # one link, no segment: a native entry without an extension
+    sess = tf.Session(graph=g)
+f = sess.make_callable(p, [x])
+real = graphjit.jit.build_in_background
+graphjit.jit.build_in_background = lambda *a, **k: False  # no numba during the first call
+out = f(np.arange(8, dtype=np.float32).reshape(2, 4))
+res = {"out": out.tolist(), "native_hits": graphjit.cache_stats()["native"]["hits"],
+       "numba": "numba" in sys.modules}
+graphjit.jit.build_in_background = real
+if sys.argv[1] == "build":
+    f(np.zeros((1, 4), np.float32))  # starts the compile
+    graphjit.wait_for_compiles()
+    graphjit.wait_for_native_builds(600)
+print(json.dumps(res))
+"""
+
+
+def test_chain_of_links_only_runs_its_driver_without_numba(built):
+    cache, _ = built
+    env = dict(os.environ, GRAPHJIT_CACHE_DIR=str(cache), GRAPHJIT_NATIVE="auto")
+    env["GRAPHJIT_COMPILE"] = "background"
+    env.pop("GRAPHJIT_DISABLE_JIT", None)
+
+    def run(mode):
+        proc = subprocess.run(
+            [sys.executable, "-c", LINKS, mode], env=env, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    first = run("build")
+    assert not list(cache.glob("gjaot_*.failed"))
+    second = run("use")
+    assert second["native_hits"] == 1 and second["numba"] is False
+    np.testing.assert_allclose(second["out"], first["out"], rtol=1e-6)
+
+
 def _specs():
     return {
         "seg0": [
@@ -154,7 +268,7 @@ def test_unreadable_native_module_falls_back_to_numba(tmp_path):
     h = "0" * 32
     so, spec, _ = native.files(tmp_path, h)
     so.write_bytes(b"not an extension module")
-    spec.write_text(json.dumps({"segments": {}}))
+    spec.write_text(json.dumps({"segments": {"seg0": []}}))
     assert native.load(source, h, tmp_path / f"gj_{h}.py", f"graphjit_gen_{h}") is None
 
 

@@ -66,7 +66,8 @@ def render() -> str:
     ]
     for name in sorted(ops):
         d = ops[name]
-        lines.append(f"| `{name}` | {d.kind} | {_lowering(d)} | {_grad(d)} | {_dtypes(d)} |")
+        kind = f"{d.kind} (internal: compiled programs only)" if d.internal else d.kind
+        lines.append(f"| `{name}` | {kind} | {_lowering(d)} | {_grad(d)} | {_dtypes(d)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -38,7 +38,7 @@ def render(program, plan, title="") -> str:
         "# Do not edit: regenerated from the graph; content-addressed file name.",
         "import time",
         *IMPORTS,
-        "from graphjit.executor import arr0, bshape, cont, own, var_buffer",
+        "from graphjit.executor import arr0, bshape, cont, own, var_buffer, var_buffers",
         "",
     ]
     parts = ["\n".join(head)]
@@ -102,11 +102,20 @@ def _driver(program, plan, traced):
                 # written in place: the session's own buffers, fetched first so that reads
                 # of those variables in this segment pass the same (checked) array
                 vbuf = {}
+                by_dtype: dict = {}  # one var_buffers call per dtype (a step updates many)
                 for o, sup in given.items():
                     if sup[0] == "var":
-                        L.append(f"    s{o} = var_buffer(ctx, {sup[1]}, np.{dtypes[o]})")
+                        by_dtype.setdefault(dtypes[o], []).append((o, sup[1]))
                         vbuf[sup[1]] = f"s{o}[()]" if ranks[o] == 0 else f"s{o}"
                         written.add(o)
+                for dt, group in by_dtype.items():
+                    if len(group) == 1:
+                        ((o, var),) = group
+                        L.append(f"    s{o} = var_buffer(ctx, {var}, np.{dt})")
+                    else:
+                        outs_ = ", ".join(f"s{o}" for o, _ in group)
+                        vars_ = ", ".join(str(v) for _, v in group)
+                        L.append(f"    {outs_} = var_buffers(ctx, ({vars_}), np.{dt})")
                 argv = []
                 for s in st.inputs:
                     if s in ref and ref[s] in vbuf and ranks[s] is not None:

@@ -116,6 +116,27 @@ def var_buffer(ctx, var, dtype):
     return v
 
 
+def var_buffers(ctx, vars, dtype):
+    """:func:`var_buffer` of several variables of one dtype: one call per segment (an Adam
+    step updates three buffers per parameter)."""
+    if not (ctx.staged or ctx.patches):
+        get, names = ctx.session._vars.get, ctx.names
+        out = []
+        for var in vars:
+            v = get(names[var])
+            if (
+                type(v) is np.ndarray
+                and v.dtype == dtype
+                and v.flags.c_contiguous
+                and v.flags.writeable
+            ):
+                out.append(v)
+            else:
+                out.append(var_buffer(ctx, var, dtype))
+        return out
+    return [var_buffer(ctx, var, dtype) for var in vars]
+
+
 def own(v, args):
     """A fetched value that aliases no input, variable or constant (``args=None``: always copy)."""
     if not isinstance(v, np.ndarray):

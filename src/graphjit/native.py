@@ -32,6 +32,12 @@ Use
     from the disk cache as before; once it is in L1 it replaces the native chain (the numba
     chain is what ``make_callable`` arms on: its single-segment calls skip the driver).
 
+Link kernels
+    The row loops of the link kernels (:data:`graphjit.kernels_rows.NATIVE_KERNELS`: softmax
+    family, argmax/argmin, ``l2_loss``) are one more extension per cache dir,
+    ``gjaot_kernels_<salt>``, built before the first chain module; :func:`available` (is
+    there any native module here?) checks for it, so a cold cache costs no rendering.
+
 ``GRAPHJIT_NATIVE=off`` turns both the builds and their use off.
 """
 
@@ -88,11 +94,11 @@ def load(source: str, h: str, py_path: Path, modname: str):
         specs = json.loads(spec_path.read_text(encoding="utf-8"))
         # a chain of links only has no extension: its driver is all there is
         ext = _load_extension(so) if specs["segments"] else None
-        ns = _namespace()
+        head, driver = source.split(MARKER, 1)
+        ns = _namespace(head)
         guards = _guards(specs["segments"], ns)
         ns["X"] = ext
         exec(compile(guards, f"<graphjit native guards {h[:12]}>", "exec"), ns)
-        head, driver = source.split(MARKER, 1)
         # keep the generated file's line numbers in tracebacks
         code = compile("\n" * head.count("\n") + driver, str(py_path), "exec")
         exec(code, ns)
@@ -155,25 +161,20 @@ def _load_extension(path):
     return mod
 
 
-def _namespace() -> dict:
-    import math
-    import time
-
+def _namespace(head: str) -> dict:
+    """The driver's globals: the generated module's own imports, less those of the numba
+    part (numba, the kernels and math modules the segments call)."""
     import numpy as np
 
-    from .executor import arr0, bshape, cont, own, var_buffer
-
-    return {
-        "np": np,
-        "math": math,
-        "time": time,
-        "arr0": arr0,
-        "bshape": bshape,
-        "cont": cont,
-        "own": own,
-        "var_buffer": var_buffer,
-        "ND": np.ndarray,
-    }
+    keep = [
+        line
+        for line in head.splitlines()
+        if line.startswith(("import ", "from "))
+        and not any(w in line for w in ("numba", "kernels", "mathlib"))
+    ]
+    ns: dict = {"ND": np.ndarray}
+    exec("\n".join(keep), ns)
+    return ns
 
 
 def _guards(segments: dict, ns: dict) -> str:

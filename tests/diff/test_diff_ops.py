@@ -567,8 +567,21 @@ def _params(cases, xfail):
     ]
 
 
+def _tf_softmax_nan_rows_are_all_nan() -> bool:
+    """TF's float32 softmax of a row whose shifted exp has a NaN depends on the CPU: its
+    oneDNN kernel (used on CPUs with AVX-512) keeps 0 where ``exp(x - max)`` is not NaN,
+    Eigen's makes the whole row NaN. graphjit follows oneDNN (``kernels_rows.softmax``)."""
+    import tensorflow as tf
+
+    with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
+        row = sess.run(tf.nn.softmax(np.array([np.inf, 0.0, -np.inf], np.float32)))
+    return bool(np.isnan(row).all())
+
+
 @pytest.mark.parametrize("name", _params(CASES, XFAIL))
 def test_op_matches_tensorflow(name):
+    if name == "nn.softmax-inf" and _tf_softmax_nan_rows_are_all_nan():
+        pytest.skip("this CPU's TF softmax uses Eigen's all-NaN rows (graphjit: oneDNN's)")
     assert_same(CASES[name])
 
 

@@ -364,6 +364,7 @@ defop(
     _sum_to_infer,
     _sum_to_kernel,
     fallback="run-time unbroadcast of a gradient (program rewrite; shapes checked per call)",
+    internal=True,
 )
 
 

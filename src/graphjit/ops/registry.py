@@ -78,6 +78,9 @@ class OpDef:
     fallback: str | None = None
     attr_defaults: dict = field(default_factory=dict)
     edge_inputs: Callable | None = None
+    # a graphjit-only op that only compiled programs hold (a program rewrite puts it there):
+    # no TF op of that name exists, so GraphDef import does not know it
+    internal: bool = False
 
     @property
     def compilable(self) -> bool:
@@ -122,8 +125,9 @@ def get(type: str) -> OpDef:
 
 
 def lookup(type: str) -> OpDef | None:
-    """Look up an op type, ``None`` when unknown."""
-    return _REGISTRY.get(type)
+    """Look up an op type that graphs may hold, ``None`` when unknown (or internal)."""
+    opdef = _REGISTRY.get(type)
+    return None if opdef is None or opdef.internal else opdef
 
 
 def all_ops() -> dict[str, OpDef]:

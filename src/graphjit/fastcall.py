@@ -1,11 +1,12 @@
 """The L0 cache: an arity-specific ``make_callable`` fast path.
 
-:func:`wrap` turns a :class:`~graphjit.callable.SessionCallable` into a :class:`FastCallable`.
+:func:`wrap` turns a :class:`~graphjit.callable.SessionCallable` into a plain function (what
+TF1's ``make_callable`` returns too), whose state is a :class:`FastCallable`.
 Its first call takes the slow path (the full Session contract) under
 :func:`~graphjit.executor.forcing`, which compiles the chain (by default on a background
 thread: the slow path keeps answering, interpreted, until the chain is in L1); once a slow
-call finds the chain compiled, the callable *arms*: a
-``__call__`` is generated for exactly the feeds it was compiled for, checking each argument's
+call finds the chain compiled, the callable *arms*: code is generated for exactly the feeds
+it was compiled for and becomes the function's code (``fn.__code__``), checking each argument's
 type, dtype, rank, C-contiguity, alignment and known static dimensions inline
 (:func:`guard_lines`) and calling the compiled chain directly (:func:`chain_lines`: a chain
 of one segment without context is called through the segment's compiled entry point, with
@@ -27,17 +28,21 @@ from .interp import RunContext
 
 
 class FastCallable:
-    """What ``Session.make_callable`` returns (see :meth:`Session.make_callable`)."""
+    """The state behind the function ``Session.make_callable`` returns (see :func:`wrap`).
 
-    __slots__ = ("__weakref__", "_armed", "_sc", "_tried")
+    Users hold the function, as TF1's ``make_callable`` returns a plain function: calling a
+    function skips the type-slot dispatch of calling an instance (~0.25 us of a 1 us call).
+    Arming replaces the function's code and defaults in place; :func:`disarm` restores them.
+    """
+
+    __slots__ = ("__weakref__", "_armed", "_sc", "_tried", "fn", "slow_code")
 
     def __init__(self, sc):
         self._sc = sc
         self._armed = False
         self._tried = False
-
-    def __call__(self, *args, **kwargs):
-        return self._slow(*args, **kwargs)
+        self.fn = None
+        self.slow_code = None
 
     def _slow(self, *args, **kwargs):
         with executor.forcing():
@@ -55,10 +60,21 @@ _NA = object()  # an argument not passed to an armed __call__
 
 
 def wrap(sc):
-    """A :class:`FastCallable` for a ``SessionCallable`` with a feed list, else ``sc``."""
+    """The callable ``make_callable`` returns: a function that takes the slow path until it
+    arms (for a ``SessionCallable`` with a feed list and no options), else ``sc``."""
     if sc._feed_list is None or sc._accept_options:
         return sc
-    return FastCallable(sc)
+    state = FastCallable(sc)
+    ns = {"SLOW": state._slow}  # the function's globals; arming adds its constants
+    exec("def __call__(*args, **kwargs):\n    return SLOW(*args, **kwargs)\n", ns)
+    fn = ns["__call__"]
+    fn.__name__ = fn.__qualname__ = "session_callable"
+    fn.__doc__ = "Run the fetches of ``Session.make_callable`` with these feed values."
+    fn.armed = False
+    fn.state = state
+    state.fn = fn
+    state.slow_code = fn.__code__
+    return fn
 
 
 def _arm(fc, args):
@@ -103,39 +119,45 @@ def _arm(fc, args):
         return False  # not compiled yet (a background compile may be running)
     if not isinstance(chain, executor.Chain):
         return
-    call = _generate(sess, program, chain, feeds, ranks, elements, positions, sc._mapper)
-    cls = type("ArmedCallable", (FastCallable,), {"__slots__": (), "__call__": call})
+    fn = fc.fn
+    call = _generate(sess, program, chain, feeds, ranks, elements, positions, sc._mapper, fn)
     with sess._lock:
         if sess._closed:
             return
-        # Session.close disarms it (the armed __call__ does not test for a closed session)
+        # Session.close disarms it (the armed code does not test for a closed session)
         sess._armed.add(fc)
-        object.__setattr__(fc, "_armed", True)
-        fc.__class__ = cls
+        fc._armed = fn.armed = True
+        fn.__source__ = call.__source__
+        fn.__defaults__ = call.__defaults__  # first: the slow code ignores them
+        fn.__code__ = call.__code__
 
 
 def disarm(fc) -> None:
     """Send every later call of an armed callable down the slow path (its session closed)."""
-    fc.__class__ = FastCallable
-    object.__setattr__(fc, "_armed", False)
+    fn = fc.fn
+    fn.__code__ = fc.slow_code
+    fn.__defaults__ = None
+    fc._armed = fn.armed = False
 
 
-def _generate(sess, program, chain, feeds, ranks, elements, positions, mapper):
-    """Source of the armed ``__call__`` for this signature, exec'd with its constants."""
+def _generate(sess, program, chain, feeds, ranks, elements, positions, mapper, fn):
+    """The armed ``__call__`` for this signature, compiled in ``fn``'s globals (which it
+    fills with its constants): its code and defaults become ``fn``'s."""
     n = len(feeds)
     names = [f"a{i}" for i in range(n)]
-    ns = {"SESS": sess, "BUILD": mapper.build, "NA": _NA}
-    slow = f"return self._slow({', '.join(names)})"
+    ns = fn.__globals__
+    ns.update({"SESS": sess, "BUILD": mapper.build, "NA": _NA})
+    slow = f"return SLOW({', '.join(names)})"
     # positional-only with a default: a short call reaches the slow path's arity error
     params = "".join(f"{a}=NA, " for a in names) + ("/, " if names else "")
-    lines = [f"def __call__(self, {params}*extra, **kw):"]
+    lines = [f"def __call__({params}*extra, **kw):"]
     if names:
         lines.append(f"    if extra or kw or {names[-1]} is NA:")
         given = f"*[x for x in ({''.join(a + ', ' for a in names)}) if x is not NA], "
     else:
         lines.append("    if extra or kw:")
         given = ""
-    lines.append(f"        return self._slow({given}*extra, **kw)")
+    lines.append(f"        return SLOW({given}*extra, **kw)")
     passed, shapes = [], []
     dims_list = [t.shape.as_list() if t.shape.ndims is not None else None for t in feeds]
     light = dispatch_checks(program, chain, ranks, dims_list)

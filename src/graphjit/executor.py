@@ -82,6 +82,13 @@ def _bshape2(first, b):
     return np.broadcast_shapes(first, b)
 
 
+def _in_place_ok(v, dtype) -> bool:
+    """Storage a segment may write in place: a writable C-contiguous array of ``dtype``."""
+    return (
+        type(v) is np.ndarray and v.dtype == dtype and v.flags.c_contiguous and v.flags.writeable
+    )
+
+
 def var_buffer(ctx, var, dtype):
     """The session's storage of variable ``var``, to be updated in place by the tail segment.
 
@@ -92,12 +99,7 @@ def var_buffer(ctx, var, dtype):
     """
     if not (ctx.staged or ctx.patches):  # the steady state: one lookup, no copies
         v = ctx.session._vars.get(ctx.names[var])
-        if (
-            type(v) is np.ndarray
-            and v.dtype == dtype
-            and v.flags.c_contiguous
-            and v.flags.writeable
-        ):
+        if _in_place_ok(v, dtype):
             return v
     v = ctx.read_var(var)
     name = ctx.names[var]
@@ -124,15 +126,7 @@ def var_buffers(ctx, vars, dtype):
         out = []
         for var in vars:
             v = get(names[var])
-            if (
-                type(v) is np.ndarray
-                and v.dtype == dtype
-                and v.flags.c_contiguous
-                and v.flags.writeable
-            ):
-                out.append(v)
-            else:
-                out.append(var_buffer(ctx, var, dtype))
+            out.append(v if _in_place_ok(v, dtype) else var_buffer(ctx, var, dtype))
         return out
     return [var_buffer(ctx, var, dtype) for var in vars]
 
@@ -161,7 +155,6 @@ class Chain:
         "ops",
         "path",
         "plan",
-        "provisional",
         "run",
         "run_traced",
     )
@@ -179,7 +172,6 @@ class Chain:
         self.consts = tuple(plan.consts[s] for s in sorted(plan.consts))
         self.links = links
         self.needs_ctx = None  # filled by build_chain
-        self.provisional = False  # a native chain standing in until numba's is ready
 
 
 def _make_link(node):
@@ -243,8 +235,9 @@ def build_chain(program, sig, native=False) -> Chain | None:
     """
     from . import codegen, fuse  # (not at import: the first, interpreted run needs neither)
 
-    # variable reads alias the variable's storage where that is safe (no copy per step);
-    # node indices are unchanged, so traces and introspection still name the original ops
+    # rewrites (_reorder), then variable reads aliased to the variable's storage where that
+    # is safe (no copy per step); the chain keeps the planned ops, so traces and
+    # introspection name the ops the plan runs
     original = program
     program, _ = _reorder(program)
     program = fuse.alias_reads(program)
@@ -260,7 +253,6 @@ def build_chain(program, sig, native=False) -> Chain | None:
     links = tuple(_make_link(program.nodes[st.node]) for st in plan.links)
     chain = Chain(plan, module, path, links, None if program is original else program)
     chain.needs_ctx = bool(plan.links) or bool(program.ref_slots) or bool(plan.inplace)
-    chain.provisional = native
     return chain
 
 

@@ -132,24 +132,23 @@ argmax = _arg("ArgMax", True)
 argmin = _arg("ArgMin", False)
 
 
-def softmax(x, **attrs):
-    """``Softmax`` over the last axis (rank >= 1); other dtypes use the numpy kernel."""
+def _softmax_rows(x, log, op_type, attrs):
     if x.dtype not in _FLOATS or x.ndim == 0 or x.size == 0:
-        return _numpy_kernel("Softmax")(x, **attrs)
+        return _numpy_kernel(op_type)(x, **attrs)
     x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
     out = np.empty(x.shape, x.dtype)  # returned as allocated: a view would be copied
-    _impl("softmax", x.dtype)(x2, out.reshape(x2.shape), False, x.dtype == np.float32)
+    _impl("softmax", x.dtype)(x2, out.reshape(x2.shape), log, x.dtype == np.float32)
     return out
+
+
+def softmax(x, **attrs):
+    """``Softmax`` over the last axis (rank >= 1); other dtypes use the numpy kernel."""
+    return _softmax_rows(x, False, "Softmax", attrs)
 
 
 def log_softmax(x, **attrs):
     """``LogSoftmax`` over the last axis (rank >= 1); other dtypes use the numpy kernel."""
-    if x.dtype not in _FLOATS or x.ndim == 0 or x.size == 0:
-        return _numpy_kernel("LogSoftmax")(x, **attrs)
-    x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
-    out = np.empty(x.shape, x.dtype)  # returned as allocated: a view would be copied
-    _impl("softmax", x.dtype)(x2, out.reshape(x2.shape), True, x.dtype == np.float32)
-    return out
+    return _softmax_rows(x, True, "LogSoftmax", attrs)
 
 
 def softmax_xent(logits, labels, **attrs):

@@ -128,9 +128,13 @@ def kernels_file(cache_dir) -> Path:
 
 
 def available() -> bool:
-    """Whether native modules may exist in the cache dir: its kernels module does (every
-    build makes that first), so a cold cache costs no rendering to find out."""
-    return enabled() and os.path.exists(kernels_file(config.get().cache_dir))
+    """Whether native modules may exist in the cache dir: its kernels module does, or its
+    build failed (every build tries that first), so a cold cache costs no rendering to find
+    out."""
+    if not enabled():
+        return False
+    path = kernels_file(config.get().cache_dir)
+    return os.path.exists(path) or os.path.exists(path + ".failed")
 
 
 def kernel(name: str):

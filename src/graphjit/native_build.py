@@ -142,39 +142,48 @@ def build(path: Path, h: str, source: str | None = None) -> None:
 
 def build_kernels(cache_dir: Path) -> None:
     """Build the native kernels module (:data:`graphjit.kernels_rows.NATIVE_KERNELS`) of
-    this cache dir unless it exists or another process is building it."""
-    from . import kernels, kernels_rows
-
+    this cache dir unless it exists, failed before, or another process is building it. A
+    failure is recorded next to it (``.failed``), not raised: chain modules still work,
+    their link kernels then run numba's row loops."""
     target = Path(native.kernels_file(cache_dir))
-    if target.exists():
+    failed = target.with_name(target.name + ".failed")
+    if target.exists() or failed.exists():
         return
     lock = target.with_name(target.name + ".lock")
     if not _acquire(lock):
         return
     try:
-        warnings.simplefilter("ignore")
-        import llvmlite.binding as llb
-        from numba.core import sigutils
-
-        cc = _Builder(native.MODULE, _runtime_objects(cache_dir))
-        cc.target_cpu = llb.get_host_cpu_name()
-        for key, (fn, sig) in kernels_rows.NATIVE_KERNELS.items():
-            name = kernels_rows.export_name(key)
-            ns = {"D": getattr(kernels, fn)}
-            args, _ = sigutils.normalize_signature(sig)
-            params = ", ".join(f"a{i}" for i in range(len(args)))
-            exec(f"def {name}({params}):\n    return D({params})\n", ns)
-            cc.export(name, sig)(ns[name])
-        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".native-") as tmp:
-            cc.output_dir = tmp
-            cc.output_file = target.name
-            cc.compile()
-            os.replace(Path(tmp) / target.name, target)
+        _build_kernels(cache_dir, target)
+    except Exception:
+        _write(failed, traceback.format_exc())
     finally:
         try:
             lock.unlink()
         except OSError:
             pass
+
+
+def _build_kernels(cache_dir: Path, target: Path) -> None:
+    import llvmlite.binding as llb
+    from numba.core import sigutils
+
+    from . import kernels, kernels_rows
+
+    warnings.simplefilter("ignore")
+    cc = _Builder(native.MODULE, _runtime_objects(cache_dir))
+    cc.target_cpu = llb.get_host_cpu_name()
+    for key, (fn, sig) in kernels_rows.NATIVE_KERNELS.items():
+        name = kernels_rows.export_name(key)
+        ns = {"D": getattr(kernels, fn)}
+        args, _ = sigutils.normalize_signature(sig)
+        params = ", ".join(f"a{i}" for i in range(len(args)))
+        exec(f"def {name}({params}):\n    return D({params})\n", ns)
+        cc.export(name, sig)(ns[name])
+    with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".native-") as tmp:
+        cc.output_dir = tmp
+        cc.output_file = target.name
+        cc.compile()
+        os.replace(Path(tmp) / target.name, target)
 
 
 def _arg_spec(t) -> dict:

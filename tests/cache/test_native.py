@@ -293,3 +293,18 @@ def test_versions_in_the_cache_key_are_read_without_importing_the_packages():
         assert jit._package_version("llvmlite") == llvmlite.__version__
     finally:
         sys.modules.update(saved)
+
+
+def test_failed_kernels_build_is_recorded_and_chain_modules_stay_usable(tmp_path, monkeypatch):
+    def broken(cache_dir, target):
+        raise RuntimeError("no linker")
+
+    monkeypatch.setattr(native_build, "_build_kernels", broken)
+    native_build.build_kernels(tmp_path)  # records, does not raise
+    (marker,) = tmp_path.glob("gjaot_kernels_*.failed")
+    assert "no linker" in marker.read_text()
+    monkeypatch.setattr(native, "enabled", lambda: True)
+    monkeypatch.setattr(
+        native.config, "get", lambda: types.SimpleNamespace(cache_dir=str(tmp_path))
+    )
+    assert native.available()  # chain modules may exist: their links use numba's row loops

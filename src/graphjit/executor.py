@@ -338,28 +338,30 @@ def execute(session, program, feed_values, ctx, interpret=run_program):
     sig = signature(feed_values)
     deferred: list = []
     chain = chain_for(program, sig, getattr(_tls, "force", False), deferred)
-    if chain is None:
-        try:  # the first answer of a cold signature does not wait for (or share) a compile
-            return interpret(program, feed_values, ctx)
-        finally:
-            for start in deferred:
-                start()
+    # a compile this run started begins after it answers (interpreted, or from a native
+    # chain): the compile thread would otherwise compete with this run for the GIL
     try:
-        args = [v[()] if r == 0 else cont(v) for v, r in zip(feed_values, sig)]
-        run = chain.run_traced if ctx.trace is not None else chain.run
-        try:
-            outs = list(run(ctx, chain.links, chain.consts, *args))
-        except Exception:
-            if config.get().debug:
-                _log_fallback(chain)
-            reset(ctx)
+        if chain is None:
             return interpret(program, feed_values, ctx)
-        if ctx.trace is not None:
-            _name_trace(ctx.trace, program, chain)
-        return outs
-    finally:  # a provisional (native) chain ran: numba's compile starts after it
+        return _run_chain(chain, program, feed_values, sig, ctx, interpret)
+    finally:
         for start in deferred:
             start()
+
+
+def _run_chain(chain, program, feed_values, sig, ctx, interpret):
+    args = [v[()] if r == 0 else cont(v) for v, r in zip(feed_values, sig)]
+    run = chain.run_traced if ctx.trace is not None else chain.run
+    try:
+        outs = list(run(ctx, chain.links, chain.consts, *args))
+    except Exception:
+        if config.get().debug:
+            _log_fallback(chain)
+        reset(ctx)
+        return interpret(program, feed_values, ctx)
+    if ctx.trace is not None:
+        _name_trace(ctx.trace, program, chain)
+    return outs
 
 
 def _log_fallback(chain) -> None:

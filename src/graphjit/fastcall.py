@@ -35,11 +35,10 @@ class FastCallable:
     Arming replaces the function's code and defaults in place; :func:`disarm` restores them.
     """
 
-    __slots__ = ("__weakref__", "_armed", "_sc", "_tried", "fn", "slow_code")
+    __slots__ = ("__weakref__", "_sc", "_tried", "fn", "slow_code")
 
     def __init__(self, sc):
         self._sc = sc
-        self._armed = False
         self._tried = False
         self.fn = None
         self.slow_code = None
@@ -126,7 +125,7 @@ def _arm(fc, args):
             return
         # Session.close disarms it (the armed code does not test for a closed session)
         sess._armed.add(fc)
-        fc._armed = fn.armed = True
+        fn.armed = True
         fn.__source__ = call.__source__
         fn.__defaults__ = call.__defaults__  # first: the slow code ignores them
         fn.__code__ = call.__code__
@@ -137,7 +136,7 @@ def disarm(fc) -> None:
     fn = fc.fn
     fn.__code__ = fc.slow_code
     fn.__defaults__ = None
-    fc._armed = fn.armed = False
+    fn.armed = False
 
 
 def _generate(sess, program, chain, feeds, ranks, elements, positions, mapper, fn):

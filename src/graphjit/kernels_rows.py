@@ -33,33 +33,36 @@ _RO1 = "Array({}, 1, 'C', readonly=True)"
 _W1 = "Array({}, 1, 'C')"
 
 
+# kernel name -> its row loop in graphjit.kernels
+ROW_LOOPS = {
+    "arg": "_arg_rows",
+    "softmax": "_softmax_rows",
+    "xent": "_xent_rows",
+    "sparse_xent": "_sparse_xent_rows",
+    "half_sum_squares": "_half_sum_squares",
+}
+
+
 def _signatures():
     table = {}
     for f in ("float32", "float64"):
-        table[("arg", f)] = (
-            "_arg_rows",
-            f"void({_RO2.format(f)}, {_W1.format('int64')}, boolean)",
-        )
-        table[("softmax", f)] = (
-            "_softmax_rows",
-            f"void({_RO2.format(f)}, {_W2.format(f)}, boolean, boolean)",
-        )
+        table[("arg", f)] = f"void({_RO2.format(f)}, {_W1.format('int64')}, boolean)"
+        table[("softmax", f)] = f"void({_RO2.format(f)}, {_W2.format(f)}, boolean, boolean)"
         table[("xent", f)] = (
-            "_xent_rows",
-            f"void({_RO2.format(f)}, {_RO2.format(f)}, {_W1.format(f)}, {_W2.format(f)})",
+            f"void({_RO2.format(f)}, {_RO2.format(f)}, {_W1.format(f)}, {_W2.format(f)})"
         )
         for i in ("int32", "int64"):
             table[("sparse_xent", f, i)] = (
-                "_sparse_xent_rows",
-                f"void({_RO2.format(f)}, {_RO1.format(i)}, {_W1.format(f)}, {_W2.format(f)})",
+                f"void({_RO2.format(f)}, {_RO1.format(i)}, {_W1.format(f)}, {_W2.format(f)})"
             )
-        table[("half_sum_squares", f)] = ("_half_sum_squares", f"{f}({_RO1.format(f)}, {f})")
+        table[("half_sum_squares", f)] = f"{f}({_RO1.format(f)}, {f})"
     return table
 
 
-# (kernel, dtype names...) -> (row function in graphjit.kernels, numba signature): what the
-# native kernels module exports, as "<kernel>__<dtype>[__<dtype>]". Inputs are typed read-only
-# (any array may be passed), outputs writable; the wrappers pass 2-D/1-D C arrays.
+# (kernel, dtype names...) -> numba signature of its row loop (ROW_LOOPS): what the native
+# kernels module exports, as "<kernel>__<dtype>[__<dtype>]". Inputs are typed read-only (any
+# array may be passed), outputs writable; the wrappers pass 2-D/1-D C arrays. Other dtypes
+# (sparse labels of int8 ...) run numba's row loop.
 NATIVE_KERNELS = _signatures()
 _impls: dict = {}
 
@@ -87,12 +90,8 @@ def _resolve(name, dtypes):
     if fn is None:
         from . import kernels
 
-        fn = getattr(kernels, (NATIVE_KERNELS.get(key) or _ROWS[name])[0])
+        fn = getattr(kernels, ROW_LOOPS[name])
     return fn
-
-
-# row functions of kernels without a native entry for some dtypes (sparse labels of int8...)
-_ROWS = {"sparse_xent": ("_sparse_xent_rows", None)}
 
 
 def l2_loss(x, **attrs):

@@ -59,10 +59,10 @@ def _one(path: Path) -> int:
     if not _acquire(lock):
         return 0
     try:
-        source = _checked_source(path, h)
+        _check_source(path, h)
         # the kernels module first: its presence tells processes that native modules exist
         build_kernels(path.parent)
-        build(path, h, source)
+        build(path, h)
     except Exception:
         _write(failed, traceback.format_exc())
         return 1
@@ -96,20 +96,19 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _checked_source(path: Path, h: str) -> str:
+def _check_source(path: Path, h: str) -> None:
+    """Raise unless ``path`` is a chain module whose text matches its hash ``h``."""
     source = path.read_text(encoding="utf-8")
     if native.MARKER not in source:
         raise ValueError("not a chain module (no driver marker)")
     if jit.source_hash(source) != h:
         raise ValueError("the file does not match its hash")
-    return source
 
 
-def build(path: Path, h: str, source: str | None = None) -> None:
-    """Compile and install the native module of ``path`` (raises on any failure)."""
+def build(path: Path, h: str) -> None:
+    """Compile and install the native module of the checked chain module ``path``
+    (:func:`_check_source`); raises on any failure."""
     warnings.simplefilter("ignore")  # numba.pycc's pending-deprecation warning
-    if source is None:
-        source = _checked_source(path, h)
     import llvmlite.binding as llb
 
     mod = jit._exec(f"graphjit_gen_{h}", path)
@@ -172,9 +171,9 @@ def _build_kernels(cache_dir: Path, target: Path) -> None:
     warnings.simplefilter("ignore")
     cc = _Builder(native.MODULE, _runtime_objects(cache_dir))
     cc.target_cpu = llb.get_host_cpu_name()
-    for key, (fn, sig) in kernels_rows.NATIVE_KERNELS.items():
+    for key, sig in kernels_rows.NATIVE_KERNELS.items():
         name = kernels_rows.export_name(key)
-        ns = {"D": getattr(kernels, fn)}
+        ns = {"D": getattr(kernels, kernels_rows.ROW_LOOPS[key[0]])}
         args, _ = sigutils.normalize_signature(sig)
         params = ", ".join(f"a{i}" for i in range(len(args)))
         exec(f"def {name}({params}):\n    return D({params})\n", ns)

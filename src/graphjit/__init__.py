@@ -50,11 +50,12 @@ def inspect_chain(session, fetches, feed_list=()):
     return explain(session, fetches, feed_list)
 
 
-def wait_for_compiles(timeout=None) -> bool:
-    """Wait until background compiles finish (see ``jit.wait_for_compiles``)."""
+def wait_for_compiles(timeout=None, provisional=False) -> bool:
+    """Wait until background compiles finish (see ``jit.wait_for_compiles``);
+    ``provisional=True``: until compiled code answers (llvmlite's chain may, before numba's)."""
     from .jit import wait_for_compiles as wait
 
-    return wait(timeout)
+    return wait(timeout, provisional)
 
 
 def wait_for_native_builds(timeout=None) -> bool:
@@ -70,7 +71,7 @@ def cache_stats() -> dict:
 
     >>> import graphjit
     >>> sorted(graphjit.cache_stats())
-    ['compile_seconds', 'compiles', 'failures', 'l1', 'l2', 'native']
+    ['compile_seconds', 'compiles', 'failures', 'l1', 'l2', 'llvm', 'native']
     """
     from .jit import cache_stats as stats
 

@@ -13,6 +13,11 @@
 ``GRAPHJIT_NATIVE``              ``auto`` (default): build native modules of compiled chains in
                                  a child process and run them in later processes before numba
                                  loads (see :mod:`graphjit.native`); ``off``: neither
+``GRAPHJIT_LLVM``                ``on`` (default): while numba compiles a cold chain in the
+                                 background, a chain compiled by llvmlite directly answers
+                                 (tenths of a second, see :mod:`graphjit.llvm_tier`); ``only``:
+                                 llvmlite's chains are kept and numba compiles only chains it
+                                 cannot lower; ``off``: numba only
 ===============================  =================================================================
 
 A session can also force the interpreter with TF's own switch::
@@ -42,6 +47,7 @@ class Config:
     compile_after: int = 2
     compile_mode: str = "background"
     native: str = "auto"
+    llvm: str = "on"
 
 
 def _flag(env, name) -> bool:
@@ -70,7 +76,15 @@ def from_env(env=None) -> Config:
         compile_after=after,
         compile_mode="sync" if mode == "sync" else "background",
         native="off" if env.get("GRAPHJIT_NATIVE", "").strip().lower() in _OFF else "auto",
+        llvm=_llvm_mode(env.get("GRAPHJIT_LLVM", "")),
     )
+
+
+def _llvm_mode(text: str) -> str:
+    text = text.strip().lower()
+    if text in _OFF:
+        return "off"
+    return "only" if text == "only" else "on"
 
 
 _current = from_env()

@@ -226,12 +226,14 @@ def var_ranks(program):
     return tuple(shape.ndims for _, shape in program.var_specs)
 
 
-def build_chain(program, sig, native=False) -> Chain | None:
+def build_chain(program, sig, native=False, llvm=None) -> Chain | None:
     """Plan, render and compile ``program`` for feed ranks ``sig``.
 
     ``native``: only use the signature's native module (:mod:`graphjit.native`); ``None``
     when there is none. The chain is then *provisional*: it runs until the numba chain of
-    the same key is in L1, and callables do not arm on it.
+    the same key is in L1, and callables do not arm on it. ``llvm``: compile the segments
+    with llvmlite directly (:mod:`graphjit.llvm_tier`): ``"light"`` (a provisional chain,
+    optimised for compile time) or ``"full"``; ``None`` when the lowering does not cover them.
     """
     from . import codegen, fuse  # (not at import: the first, interpreted run needs neither)
 
@@ -243,14 +245,24 @@ def build_chain(program, sig, native=False) -> Chain | None:
     program = fuse.alias_reads(program)
     plan = fuse.plan(program, sig, var_ranks(program))
     source = codegen.render(program, plan, title=f"feed ranks {list(sig)}")
-    if native:
-        loaded = jit.load_native(source)
+    if native or llvm:
+        if native:
+            loaded = jit.load_native(source)
+        else:
+            loaded = jit.load_llvm(source, light=llvm == "light")
         if loaded is None:
             return None
         module, path = loaded
     else:
         module, path = jit.load(source, native_build=True)
     links = tuple(_make_link(program.nodes[st.node]) for st in plan.links)
+    if llvm:  # compile the links' row loops here too (a compile thread), not at their first run
+        from . import kernels_rows
+
+        for st in plan.links:
+            node = program.nodes[st.node]
+            if node.opdef.kernel is not None:
+                kernels_rows.warm(node.opdef.kernel, [plan.dtypes[s] for s in node.inputs])
     chain = Chain(plan, module, path, links, None if program is original else program)
     chain.needs_ctx = bool(plan.links) or bool(program.ref_slots) or bool(plan.inplace)
     return chain
@@ -295,26 +307,69 @@ def chain_for(program, sig, force, deferred=None):
             if n < cfg.compile_after:
                 return None
         if cfg.compile_mode == "background":
-            start = functools.partial(
-                jit.build_in_background, key, lambda: build_chain(program, sig)
-            )
+            start = functools.partial(jit.build_in_background, key, _builder(key, program, sig))
             if deferred is None:
                 start()
             else:
                 deferred.append(start)
-            return _native_chain(key, program, sig) if cfg.native != "off" else None
-        chain = jit.get_or_build(key, lambda: build_chain(program, sig))
+            return _provisional_chain(key, program, sig, cfg)
+        chain = jit.get_or_build(key, _builder(key, program, sig))
     return chain if isinstance(chain, Chain) else None
 
 
-def _native_chain(key, program, sig):
-    """The provisional chain of ``key`` from its native module, or ``None``.
+def _builder(key, program, sig, provisional=True):
+    """What builds ``key``'s L1 chain, per ``config.llvm`` (see :mod:`graphjit.llvm_tier`).
 
-    Looked up once per key and process (rendering the source costs milliseconds); numba's
-    chain replaces it in L1 when the background compile thread has loaded it.
+    ``only``: llvmlite's full chain, numba's where the lowering does not cover the program.
+    ``on`` in background mode: first llvmlite's provisional chain (unless a native module
+    answers already), which the executor uses at once, then numba's.
+    """
+    mode = config.get().llvm
+
+    def build():
+        if mode == "only":
+            return _llvm_chain(program, sig, "full") or build_chain(program, sig)
+        if provisional and mode == "on" and config.get().compile_mode == "background":
+            if not jit.NATIVE_CHAINS.get(key):
+                chain = _llvm_chain(program, sig, "light")
+                if chain is not None:
+                    jit.set_provisional(key, chain)
+                    numba_chain = build_chain(program, sig)
+                    from . import kernels_rows
+
+                    kernels_rows.prefer_numba()  # its links' row loops too
+                    return numba_chain
+        return build_chain(program, sig)
+
+    return build
+
+
+def _llvm_chain(program, sig, kind):
+    """llvmlite's chain or ``None`` (never fatal: numba or the interpreter runs it)."""
+    try:
+        return build_chain(program, sig, llvm=kind)
+    except Exception as e:  # a bug in the lowering: say so, numba compiles the chain
+        import logging
+
+        jit.count_llvm_failure()
+        logging.getLogger("graphjit.jit").warning(
+            "graphjit: llvm tier failed (%s: %s); numba compiles the chain",
+            type(e).__name__,
+            e,
+            exc_info=config.get().debug,
+        )
+        return None
+
+
+def _provisional_chain(key, program, sig, cfg):
+    """The provisional chain of ``key`` (a native module's or llvmlite's), or ``None``.
+
+    A native module is looked up once per key and process (rendering the source costs
+    milliseconds); llvmlite's chain is put there by the compile thread (:func:`_builder`).
+    numba's chain replaces either in L1 when the background compile thread has loaded it.
     """
     chain = jit.NATIVE_CHAINS.get(key)
-    if chain is None:
+    if chain is None and cfg.native != "off":
         from . import native
 
         try:
@@ -322,7 +377,7 @@ def _native_chain(key, program, sig):
             chain = (native.available() and build_chain(program, sig, native=True)) or False
         except Exception:  # never fatal: the interpreter runs until numba's chain is ready
             chain = False
-        jit.NATIVE_CHAINS[key] = chain
+        chain = jit.NATIVE_CHAINS.setdefault(key, chain)
     return chain or None
 
 
@@ -461,8 +516,8 @@ def explain(session, fetches, feed_list=()):
     ``(op name, op type)`` per segment, with its regions), ``links`` (op name, type and the
     reason it is not fused), ``fallback`` (names of the links that compute data with the op's
     numpy kernel: neither a library kernel such as MatMul's nor a view or shape op such as
-    Reshape), ``source`` (path of the generated file) or ``interpreter`` (why no chain runs
-    it).
+    Reshape), ``source`` (path of the generated file) and ``compiler`` (``"numba"``, or
+    ``"llvmlite"`` with ``GRAPHJIT_LLVM=only``), or ``interpreter`` (why no chain runs it).
 
     Examples
     --------
@@ -497,7 +552,8 @@ def explain(session, fetches, feed_list=()):
     if None in sig:
         info["interpreter"] = "a feed has unknown rank; the signature is known at run time"
         return info
-    chain = jit.get_or_build((program.key, sig), lambda: build_chain(program, sig))
+    key = (program.key, sig)
+    chain = jit.get_or_build(key, _builder(key, program, sig, provisional=False))
     if not isinstance(chain, Chain):
         info["interpreter"] = chain.reason
         return info
@@ -518,4 +574,16 @@ def explain(session, fetches, feed_list=()):
             if node.opdef.kernel is None and node.op_type not in fuse.VIEW_OPS:
                 info["fallback"].append(ops[st.node].name)
     info["source"] = str(chain.path)
+    info["compiler"] = _compiler_of(chain)
     return info
+
+
+def _compiler_of(chain) -> str:
+    """Which compiler produced ``chain``'s segments: ``"numba"``, ``"llvmlite"`` (see
+    :mod:`graphjit.llvm_tier`) or ``"native"`` (a native module, :mod:`graphjit.native`)."""
+    mod = chain.module
+    if getattr(mod, "LLVM", None):
+        return "llvmlite"
+    if getattr(mod, "NATIVE", None):
+        return "native"
+    return "numba"

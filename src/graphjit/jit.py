@@ -42,12 +42,15 @@ CODEGEN_OPTIONS = "codegen-v1;error_model=numpy;layout=C"
 
 _lock = threading.Lock()
 _L1: dict = {}
-NATIVE_CHAINS: dict = {}  # key -> provisional native chain, or False (executor._native_chain)
+# key -> provisional chain (a native module's or llvmlite's), or False (see
+# executor._provisional_chain); numba's chain in L1 takes over from it
+NATIVE_CHAINS: dict = {}
 _key_locks: dict = {}
 _stats = {
     "l1": {"hits": 0, "misses": 0},
     "l2": {"hits": 0, "misses": 0, "load_seconds": 0.0},
     "native": {"hits": 0, "load_seconds": 0.0, "builds": 0},
+    "llvm": {"chains": 0, "compile_seconds": 0.0, "unsupported": 0, "failures": 0},
     "compiles": 0,
     "compile_seconds": 0.0,
     "failures": 0,
@@ -74,17 +77,20 @@ def cache_stats() -> dict:
     -------
     dict
         ``{"l1": {"hits", "misses"}, "l2": {"hits", "misses", "load_seconds"},
-        "native": {"hits", "load_seconds", "builds"}, "compiles": n, "compile_seconds": s,
+        "native": {"hits", "load_seconds", "builds"}, "llvm": {"chains",
+        "compile_seconds", "unsupported", "failures"}, "compiles": n, "compile_seconds": s,
         "failures": n}``. An L2 hit means numba loaded machine code from the disk cache;
         ``compiles`` counts real numba compilations; a native hit ran a chain from its
         native module (no numba) and ``builds`` counts native builds queued
-        (:mod:`graphjit.native`).
+        (:mod:`graphjit.native`); ``llvm`` counts chains compiled by llvmlite directly,
+        those the lowering refused and those it failed on (logged; numba compiled them, see
+        :mod:`graphjit.llvm_tier`).
 
     Examples
     --------
     >>> import graphjit
     >>> sorted(graphjit.cache_stats())
-    ['compile_seconds', 'compiles', 'failures', 'l1', 'l2', 'native']
+    ['compile_seconds', 'compiles', 'failures', 'l1', 'l2', 'llvm', 'native']
     """
     with _lock:
         return {k: (dict(v) if isinstance(v, dict) else v) for k, v in _stats.items()}
@@ -96,6 +102,7 @@ def reset_stats() -> None:
         _stats["l1"].update(hits=0, misses=0)
         _stats["l2"].update(hits=0, misses=0, load_seconds=0.0)
         _stats["native"].update(hits=0, load_seconds=0.0, builds=0)
+        _stats["llvm"].update(chains=0, compile_seconds=0.0, unsupported=0, failures=0)
         _stats.update(compiles=0, compile_seconds=0.0, failures=0)
 
 
@@ -197,18 +204,39 @@ def build_in_background(key, build) -> bool:
     return True
 
 
-def wait_for_compiles(timeout: float | None = None) -> bool:
+def wait_for_compiles(timeout: float | None = None, provisional: bool = False) -> bool:
     """Block until no background compile is running; ``False`` if ``timeout`` ran out.
 
     Benchmarks and scripts that time steady-state calls use this so they do not time the
-    interpreter answering while a chain is still compiling.
+    interpreter answering while a chain is still compiling. ``provisional=True`` returns as
+    soon as every chain being compiled can already run compiled code: a provisional chain
+    (llvmlite's or a native module's, see :mod:`graphjit.llvm_tier`) answers while numba
+    compiles.
 
     >>> import graphjit
     >>> graphjit.wait_for_compiles(timeout=1.0)
     True
     """
+
+    def done():
+        if provisional:
+            return all(NATIVE_CHAINS.get(k) for k in _pending)
+        return not _pending
+
     with _lock:
-        return _idle.wait_for(lambda: not _pending, timeout)
+        return _idle.wait_for(done, timeout)
+
+
+def count_llvm_failure() -> None:
+    with _lock:
+        _stats["llvm"]["failures"] += 1
+
+
+def set_provisional(key, chain) -> None:
+    """Record ``chain`` as ``key``'s provisional chain (wakes ``wait_for_compiles``)."""
+    with _lock:
+        NATIVE_CHAINS[key] = chain
+        _idle.notify_all()
 
 
 def _explain_l1(key):
@@ -334,6 +362,33 @@ def load_native(source: str):
     with _lock:
         _stats["native"]["hits"] += 1
         _stats["native"]["load_seconds"] += time.perf_counter() - t0
+    return mod, path
+
+
+def load_llvm(source: str, light: bool = False):
+    """``(module, path)`` running ``source``'s segments compiled by llvmlite (no numba), or
+    ``None`` when a segment is outside what :mod:`graphjit.llvm_lower` translates.
+
+    ``light``: optimise for compile time (provisional chains, see :mod:`graphjit.llvm_tier`).
+    """
+    from pathlib import Path
+
+    from . import llvm_tier
+
+    h = source_hash(source)
+    cfg = config.get()
+    cache_dir = Path(cfg.cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path = cache_dir / f"gj_{h}.py"
+    _ensure_file(path, source)  # the file introspection and tracebacks point at
+    t0 = time.perf_counter()
+    mod = llvm_tier.load(source, path, f"graphjit_llvm_{h}", light)
+    with _lock:
+        if mod is None:
+            _stats["llvm"]["unsupported"] += 1
+            return None
+        _stats["llvm"]["chains"] += 1
+        _stats["llvm"]["compile_seconds"] += time.perf_counter() - t0
     return mod, path
 
 

@@ -8,8 +8,10 @@ results equal the numpy kernel's up to a few ulp (``tests/jit/test_kernels_nn.py
 
 The row loop comes from :func:`_impl`: the native kernels module (:mod:`graphjit.native`,
 built once per cache dir from the same numba functions, for the signatures in
-:data:`NATIVE_KERNELS`) when it exists, else the numba function itself, which imports numba.
-So a process running chains from native modules runs these links without numba too.
+:data:`NATIVE_KERNELS`) when it exists; else, while numba is not loaded (or with
+``GRAPHJIT_LLVM=only``), the same function compiled by llvmlite (:mod:`graphjit.llvm_tier`);
+else the numba function itself, which imports numba. So a process running chains from
+native modules or llvmlite runs these links without numba too.
 """
 
 from __future__ import annotations
@@ -80,13 +82,61 @@ def _impl(name, *dtypes):
     return fn
 
 
+# op kernel name (OpDef.kernel) -> (row loop, how many leading input dtypes key it)
+_OF_KERNEL = {
+    "softmax": ("softmax", 1),
+    "log_softmax": ("softmax", 1),
+    "softmax_xent": ("xent", 1),
+    "sparse_softmax_xent": ("sparse_xent", 2),
+    "argmax": ("arg", 1),
+    "argmin": ("arg", 1),
+    "l2_loss": ("half_sum_squares", 1),
+}
+
+
+def warm(kernel: str, dtypes) -> None:
+    """Resolve (and compile) the row loop link ``kernel`` will run for inputs of ``dtypes``
+    now, e.g. on a compile thread before a provisional chain's first run."""
+    got = _OF_KERNEL.get(kernel)
+    if got is None:
+        return
+    name, n = got
+    key = (name, *(np.dtype(d).name for d in dtypes[:n]))
+    if key in NATIVE_KERNELS:
+        _impl(name, *(np.dtype(d) for d in dtypes[:n]))
+
+
+def prefer_numba() -> None:
+    """Replace row loops llvmlite compiled for a provisional chain by numba's, compiled here
+    (the compile thread calls this once numba's chain is loaded)."""
+    from . import kernels
+
+    for key, fn in list(_impls.items()):
+        if getattr(fn, "llvm", False):
+            name, *dts = key
+            skey = (name, *(np.dtype(d).name for d in dts))
+            nb = getattr(kernels, ROW_LOOPS[name])
+            nb.compile(NATIVE_KERNELS[skey])
+            _impls[key] = nb
+
+
 def _resolve(name, dtypes):
     key = (name, *(np.dtype(d).name for d in dtypes))
     fn = None
     if key in NATIVE_KERNELS:
-        from . import native
+        import sys
+
+        from . import config, native
 
         fn = native.kernel(export_name(key))
+        mode = config.get().llvm
+        if fn is None and (
+            mode == "only" or (mode == "on" and "graphjit.kernels" not in sys.modules)
+        ):
+            # numba not loaded (a provisional chain runs): llvmlite compiles the row loop
+            from . import llvm_tier
+
+            fn = llvm_tier.kernel(key, NATIVE_KERNELS[key], ROW_LOOPS[name])
     if fn is None:
         from . import kernels
 

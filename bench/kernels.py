@@ -37,8 +37,7 @@ def fma3_sum(a, b, c):
     return out, s
 
 
-@numba.njit(**_JIT)
-def chain_exp_tanh_out(x, out):
+def _chain_exp_tanh_out(x, out):
     """The W2 12-op chain with ``exp``/``tanh``, written into ``out``."""
     for i in range(x.size):
         xi = x[i]
@@ -49,14 +48,19 @@ def chain_exp_tanh_out(x, out):
     return out
 
 
+chain_exp_tanh_out = numba.njit(**_JIT)(_chain_exp_tanh_out)
+# the same loop with IEEE semantics (no fastmath: no reciprocal for a division, no FMA
+# contraction, NaN/inf honoured), which is what a TF-faithful executor may compute
+chain_exp_tanh_ieee_out = numba.njit(error_model="numpy")(_chain_exp_tanh_out)
+
+
 @numba.njit(**_JIT)
 def chain_exp_tanh(x):
     """The W2 12-op chain with ``exp``/``tanh``, allocating its output."""
     return chain_exp_tanh_out(x, np.empty_like(x))
 
 
-@numba.njit(**_JIT)
-def chain_arith_out(x, out):
+def _chain_arith_out(x, out):
     """The W2 11-op arithmetic chain, written into ``out``."""
     for i in range(x.size):
         xi = x[i]
@@ -66,6 +70,10 @@ def chain_arith_out(x, out):
         t7 = (t4 * t4 + xi) * _F(0.9)
         out[i] = ((t7 / _F(2.5)) + t1) * t2 - _F(0.05)
     return out
+
+
+chain_arith_out = numba.njit(**_JIT)(_chain_arith_out)
+chain_arith_ieee_out = numba.njit(error_model="numpy")(_chain_arith_out)
 
 
 @numba.njit(**_JIT)

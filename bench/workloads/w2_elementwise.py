@@ -10,6 +10,9 @@ must).  The numba limit allocates its output with ``np.empty_like`` (numpy
 asks the kernel for huge pages on large buffers); the ``out=`` variant
 writes into a preallocated buffer and the ``NRT alloc`` variant allocates
 inside the jitted function, which on large arrays pays a page fault per 4 KiB.
+The limit kernels are ``fastmath``; the ``IEEE`` variant is the same loop without it
+(divisions stay divisions, no FMA contraction, NaN/inf honoured): the results a
+TF-faithful executor must give, so the ceiling graphjit's fused code can reach.
 GB/s counts 8 bytes per element (one float32 read, one written).
 """
 
@@ -44,6 +47,12 @@ def _case(ctx: Context, kind: str, n: int) -> Case:
     buf = np.empty_like(x)
     impls += simple_impl(ctx, "numba", "fused loop, out=", lambda: lambda: k_out(x, buf))
     impls += simple_impl(ctx, "numba", "fused loop, NRT alloc", lambda: lambda: k_alloc(x))
+    k_ieee = (
+        kernels.chain_exp_tanh_ieee_out if kind == "exp/tanh" else kernels.chain_arith_ieee_out
+    )
+    impls += simple_impl(
+        ctx, "numba", "fused loop, IEEE", lambda: lambda: k_ieee(x, np.empty_like(x))
+    )
     impls += simple_impl(
         ctx, "numpy", "np.copyto (bw ref)", lambda: lambda: np.copyto(buf, x), verify=False
     )

@@ -246,29 +246,13 @@ class Lowered:
 def lower_module(source: str) -> Lowered:
     """Lower every ``seg*`` function of a generated module's source (see module doc).
 
-    Each segment gets its own ``ir.Module`` in ``Lowered.modules`` (the caller links them):
-    a function whose variables turn out to need wider types is simply written again into a
-    fresh module with the unified types.
+    Each segment gets its own ``ir.Module`` in ``Lowered.modules`` (the caller links them).
     """
-    tree = ast.parse(source)
     low = Lowered()
-    for node in tree.body:
+    for node in ast.parse(source).body:
         if isinstance(node, ast.FunctionDef) and node.name.startswith("seg"):
             sig, reassoc = _decorator(node)
-            types: dict = {}
-            rets = None
-            for _ in range(8):
-                w = _FnWriter(low, node, sig, reassoc, types, rets)
-                try:
-                    w.write()
-                except _Retry:
-                    types, rets = w.types, w.found_rets
-                    continue
-                break
-            else:
-                raise Unsupported(f"{node.name}: types do not settle")
-            low.modules.append(w.module)
-            low.segments[node.name] = {"args": sig, "rets": w.found_rets, "sites": w.sites}
+            _write(low, node, sig, reassoc, None, node.name)
     return low
 
 
@@ -276,12 +260,18 @@ def lower_helper(src: str, name: str, signature: str, symbol: str, reassoc: bool
     """Lower helper function ``name`` of ``src`` (``"_k"``: kernels.py) as a top-level
     function ``symbol`` for ``signature`` (numba's ``"void(...)"``/``"f32(...)"`` form;
     the return type is whatever the body returns, as for segments)."""
-    funcs, _ = _helper_source(src)
-    node = funcs.get(name)
+    node = _helper_source(src)[0].get(name)
     if node is None:
         raise Unsupported(f"no helper {name}")
-    sig = parse_signature(signature[signature.index("(") :])
     low = Lowered()
+    sig = parse_signature(signature[signature.index("(") :])
+    _write(low, node, sig, reassoc, src, symbol)
+    return low
+
+
+def _write(low, node, sig, reassoc, src, symbol) -> None:
+    """Write one function into ``low``: again, into a fresh module, while a variable turns
+    out to need a wider type than a pass gave it (or the scalar returns differ)."""
     types: dict = {}
     rets = None
     for _ in range(8):
@@ -291,12 +281,10 @@ def lower_helper(src: str, name: str, signature: str, symbol: str, reassoc: bool
         except _Retry:
             types, rets = w.types, w.found_rets
             continue
-        break
-    else:
-        raise Unsupported(f"{name}: types do not settle")
-    low.modules.append(w.module)
-    low.segments[symbol] = {"args": sig, "rets": w.found_rets, "sites": w.sites}
-    return low
+        low.modules.append(w.module)
+        low.segments[symbol] = {"args": sig, "rets": w.found_rets, "sites": w.sites}
+        return
+    raise Unsupported(f"{symbol}: types do not settle")
 
 
 def _decorator(node: ast.FunctionDef):
@@ -342,7 +330,8 @@ class _FnWriter:
         self.found_rets = None
         self.sites: dict = {}  # allocation site -> dtype
         self.retry = False
-        self.depth = 0
+        self.depth = 0  # helper inlining depth
+        self.inlined = 0  # helpers inlined so far (names their variables' scope)
         self.nest = 0  # if/for/while bodies being written
         self.module = ir.Module(name=self.symbol)
         alloc_ty = ir.FunctionType(_PTR, [_PTR, _I64, _I64, _I64.as_pointer()])
@@ -627,7 +616,6 @@ class _FnWriter:
         if self.found_rets is not None and self.found_rets != found:
             raise Unsupported("returns of different structure")
         self.found_rets = found
-        self.rets_single = single
         self.b.ret(ir.Constant(_I32, 0))
 
     # -------------------------------------------------------------- expressions
@@ -967,7 +955,7 @@ class _FnWriter:
             v = self.expr(arg, scope)
             if not isinstance(v, V):
                 raise Unsupported("cast of a non-scalar")
-            return self.cast(v, fn.t, explicit=True)
+            return self.cast(v, fn.t)
         if isinstance(fn, Func):
             return self.inline(fn, [self.expr(a, scope) for a in e.args], scope)
         if isinstance(fn, Builtin):
@@ -1174,7 +1162,7 @@ class _FnWriter:
         if fn.name in self._INTRINSICS:
             return self.mathlib_intrinsic(fn.name, args)
         if fn.name == "_lit":  # kernels._lit(x, v): v in x's dtype
-            return self.cast(args[1], args[0].dtype, explicit=True)
+            return self.cast(args[1], args[0].dtype)
         if fn.name == "_exp":  # kernels._exp: mathlib's exp of the argument's dtype
             (x,) = args
             name = "exp_f32" if x.t == "float32" else "exp_f64"
@@ -1192,8 +1180,8 @@ class _FnWriter:
         if len(params) != len(args) or node.args.vararg or node.args.defaults:
             raise Unsupported(f"call of {fn.name}")
         inner = _Scope(fn.src, False)
-        self._inline_count = getattr(self, "_inline_count", 0) + 1
-        inner.key = f"{fn.src}.{fn.name}#{self._inline_count}"
+        self.inlined += 1
+        inner.key = f"{fn.src}.{fn.name}#{self.inlined}"
         for p, a in zip(params, args):
             self.assign_name(inner, p, a)
         inner.ret = []
@@ -1202,8 +1190,7 @@ class _FnWriter:
         if not self.b.block.is_terminated:
             self.do_return(inner, None)
         self.depth -= 1
-        rets = inner.ret
-        live = [r for r in rets]
+        live = inner.ret  # (block, value, branch to the exit) per return
         if not live:
             raise Unsupported(f"{fn.name} never returns")
         first = live[0][1]
@@ -1277,7 +1264,7 @@ class _FnWriter:
         raise Unsupported(name)
 
     # -------------------------------------------------------------- conversions
-    def cast(self, v, t, explicit=False):
+    def cast(self, v, t):
         """``v`` converted to dtype ``t`` (numba's conversions: ``fptosi`` for float to int,
         ``!= 0`` for anything to bool)."""
         if not isinstance(v, V):

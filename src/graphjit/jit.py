@@ -271,7 +271,7 @@ def _version_salt() -> str:
             CODEGEN_OPTIONS,
         ]
         # numba does not track callee changes
-        for name in ("kernels.py", "kernels_conv.py", "mathlib.py"):
+        for name in ("kernels.py", "kernels_conv.py", "mathlib.py", "mathlib_ir.py"):
             try:
                 with open(os.path.join(here, name), "rb") as f:
                     parts.append(hashlib.sha256(f.read()).hexdigest())

@@ -41,6 +41,8 @@ import os
 import numpy as np
 from llvmlite import ir
 
+from . import mathlib_ir
+
 __all__ = ["Lowered", "Unsupported", "lower_module"]
 
 
@@ -1239,28 +1241,14 @@ class _FnWriter:
             return V(t, self.intrinsic("llvm.copysign", t, xs))
         if name == "_div":
             return V(t, b.fdiv(*xs))
-        ity, mant, bias = (_I32, 23, 127) if t == "float32" else (_I64, 52, 1023)
+        f32 = t == "float32"
         if name == "_scale2":
-            x, nf = xs
-            ni = b.fptosi(nf, ity)
-            n1 = b.ashr(ni, ir.Constant(ity, 1))
-            n2 = b.sub(ni, n1)
-            out = x
-            for k in (n1, n2):
-                bits = b.shl(b.add(k, ir.Constant(ity, bias)), ir.Constant(ity, mant))
-                out = b.fmul(out, b.bitcast(bits, x.type))
-            return V(t, out)
+            return V(t, mathlib_ir.scale2(b, xs[0], xs[1], f32))
         if name == "_pow2":
-            ni = b.fptosi(xs[0], ity)
-            bits = b.shl(b.add(ni, ir.Constant(ity, bias)), ir.Constant(ity, mant))
-            return V(t, b.bitcast(bits, xs[0].type))
+            return V(t, mathlib_ir.pow2(b, xs[0], f32))
         if name == "_logsplit":
-            (v,) = xs
-            sqrt_half = 0x3F3504F3 if t == "float32" else 0x3FE6A09E667F3BCD
-            bits = b.bitcast(v, ity)
-            k = b.ashr(b.sub(bits, ir.Constant(ity, sqrt_half)), ir.Constant(ity, mant))
-            mbits = b.sub(bits, b.shl(k, ir.Constant(ity, mant)))
-            return (V(t, b.bitcast(mbits, v.type)), V(t, b.sitofp(k, v.type)))
+            m, e = mathlib_ir.logsplit(b, xs[0], f32)
+            return (V(t, m), V(t, e))
         raise Unsupported(name)
 
     # -------------------------------------------------------------- conversions

@@ -43,6 +43,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from . import mathlib_ir
+
 __all__ = [
     "FUNCS",
     "erf_f32",
@@ -75,13 +77,6 @@ def _llvm_intrinsic(builder: ir.IRBuilder, name: str, lty: ir.Type, args: list) 
     fnty = ir.FunctionType(lty, [lty] * len(args))
     fn = builder.module.declare_intrinsic(name, [lty], fnty)
     return builder.call(fn, args)
-
-
-def _int_params(fty: types.Float) -> tuple[ir.IntType, int, int]:
-    """Integer type, mantissa bits and exponent bias of a float type."""
-    if fty == types.float32:
-        return ir.IntType(32), 23, 127
-    return ir.IntType(64), 52, 1023
 
 
 @intrinsic
@@ -145,16 +140,7 @@ def _scale2(typingctx, p, n):
         return None
 
     def codegen(context, builder, sig, args):
-        x, nf = args
-        ity, mant, bias = _int_params(p)
-        ni = builder.fptosi(nf, ity)
-        n1 = builder.ashr(ni, ir.Constant(ity, 1))
-        n2 = builder.sub(ni, n1)
-        out = x
-        for k in (n1, n2):
-            bits = builder.shl(builder.add(k, ir.Constant(ity, bias)), ir.Constant(ity, mant))
-            out = builder.fmul(out, builder.bitcast(bits, x.type))
-        return out
+        return mathlib_ir.scale2(builder, args[0], args[1], p == types.float32)
 
     return p(p, n), codegen
 
@@ -166,10 +152,7 @@ def _pow2(typingctx, n):
         return None
 
     def codegen(context, builder, sig, args):
-        ity, mant, bias = _int_params(n)
-        ni = builder.fptosi(args[0], ity)
-        bits = builder.shl(builder.add(ni, ir.Constant(ity, bias)), ir.Constant(ity, mant))
-        return builder.bitcast(bits, args[0].type)
+        return mathlib_ir.pow2(builder, args[0], n == types.float32)
 
     return n(n), codegen
 
@@ -187,14 +170,7 @@ def _logsplit(typingctx, x):
     ret = types.UniTuple(x, 2)
 
     def codegen(context, builder, sig, args):
-        (v,) = args
-        ity, mant, _ = _int_params(x)
-        sqrt_half = 0x3F3504F3 if x == types.float32 else 0x3FE6A09E667F3BCD
-        bits = builder.bitcast(v, ity)
-        k = builder.ashr(builder.sub(bits, ir.Constant(ity, sqrt_half)), ir.Constant(ity, mant))
-        mbits = builder.sub(bits, builder.shl(k, ir.Constant(ity, mant)))
-        m = builder.bitcast(mbits, v.type)
-        e = builder.sitofp(k, v.type)
+        m, e = mathlib_ir.logsplit(builder, args[0], x == types.float32)
         return cgutils.make_anonymous_struct(builder, [m, e], context.get_value_type(ret))
 
     return ret(x), codegen

@@ -171,13 +171,24 @@ def test_einsum_build_errors(eq):
     assert_same(build)
 
 
+BCAST = [
+    ("...ij,...jk->...ik", [(3, 2, 4), (1, 4, 2)]),
+    ("...ij,...jk->...ik", [(1, 2, 4), (3, 4, 2)]),
+    ("...ij,...jk->...ik", [(2, 1, 2, 4), (1, 3, 4, 2)]),
+    ("...ij,...jk->...ik", [(1, 2, 4), (2, 3, 4, 2)]),
+    ("...i,...i->...", [(3, 1, 4), (1, 2, 4)]),
+]  # fmt: skip
+
+
 @pytest.mark.parametrize("static", [True, False])
-def test_einsum_ellipsis_broadcasts_size_one_batch_dims(static):
-    xs = [R.uniform(-1, 1, (3, 2, 4)), R.uniform(-1, 1, (1, 4, 2))]
+@pytest.mark.parametrize("eq,shapes", BCAST, ids=[str(s) for _, s in BCAST])
+def test_einsum_ellipsis_broadcasts_size_one_batch_dims(eq, shapes, static):
+    xs = [R.uniform(-1, 1, s) for s in shapes]
 
     def build(tf, feed):
-        a, b = feeder(tf, feed, xs, static=static)
-        return [tf.einsum("...ij,...jk->...ik", a, b)]
+        phs = feeder(tf, feed, xs, static=static)
+        y = tf.einsum(eq, *phs)
+        return [y, *tf.gradients(tf.reduce_sum(y * y), phs)]
 
     assert_same(build, check_static=static)
 

@@ -382,9 +382,22 @@ def test_einsum_ellipsis_with_unknown_batch_dims_broadcasts_in_value_and_gradien
     )
 
 
-def test_einsum_gradient_refuses_statically_broadcast_ellipsis_dims():
-    with tf.Graph().as_default():
-        y = tf.einsum("...ij,...jk->...ik", tf.ones([3, 2, 4]), tf.ones([1, 4, 2]))
+@pytest.mark.parametrize("shapes", [((3, 2, 4), (1, 4, 2)), ((1, 2, 4), (3, 4, 2))])
+def test_einsum_gradient_sums_statically_broadcast_ellipsis_dims(shapes):
+    """A static size-1 ellipsis dimension broadcast against a larger one: the gradient is
+    summed back over it (TF's _EinsumGrad), no longer refused."""
+    a, b = u(*shapes[0]), u(*shapes[1])
+    g = tf.Graph()
+    with g.as_default():
+        pa, pb = tf.constant(a), tf.constant(b)
+        y = tf.einsum("...ij,...jk->...ik", pa, pb)
         assert y.shape.as_list() == [3, 2, 2]
-        with pytest.raises(ValueError, match="broadcast the operands first"):
-            gradients(tf.reduce_sum(y), [y.op.inputs[1]])
+        grads = gradients(tf.reduce_sum(y * y), [pa, pb])
+        assert [t.shape.as_list() for t in grads] == [list(a.shape), list(b.shape)]
+    with tf.Session(graph=g) as sess:
+        ga, gb = sess.run(grads)
+    want = np.einsum("...ij,...jk->...ik", a, b)
+    wa = np.einsum("...ik,...jk->...ij", 2 * want, np.broadcast_to(b, (3, 4, 2)))
+    wb = np.einsum("...ij,...ik->...jk", np.broadcast_to(a, (3, 2, 4)), 2 * want)
+    np.testing.assert_allclose(ga, wa.sum(0, keepdims=True) if a.shape[0] == 1 else wa)
+    np.testing.assert_allclose(gb, wb.sum(0, keepdims=True) if b.shape[0] == 1 else wb)

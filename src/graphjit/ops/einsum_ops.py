@@ -262,16 +262,9 @@ def _einsum_grad(op, g):
             f"Einsum gradient: the operands of {op.name!r} with an ellipsis need a known rank"
         )
     ins, out, ell = expanded
-    if ell:  # size-1 ellipsis dimensions that broadcast statically: not supported here
-        for c in ell:
-            known = {d for spec, x in zip(ins, op.inputs) if c in spec
-                     for d in [x.shape.as_list()[spec.index(c)]] if d is not None}  # fmt: skip
-            if 1 in known and len(known) > 1:
-                raise ValueError(
-                    f"Einsum gradient of {op.name!r}: ellipsis dimensions of size 1 that "
-                    "broadcast against larger ones are not supported; broadcast the operands "
-                    "first (tf.broadcast_to)"
-                )
+    inputs = list(op.inputs)
+    if ell and len(ins) > 1:
+        inputs = _broadcast_ellipsis(ins, inputs, ell)
     if len(ins) == 1:
         (x,) = op.inputs
         reduced = set(ins[0]) - set(out)
@@ -279,16 +272,41 @@ def _einsum_grad(op, g):
             return [einsum_op([g], f"{out}->{ins[0]}")]
         return [_grad_reduced(g, out, ins[0], x, reduced)]
     grads = []
-    for i, (x, spec) in enumerate(zip(op.inputs, ins)):
-        others = [t for j, t in enumerate(op.inputs) if j != i]
+    for i, (x, xb, spec) in enumerate(zip(op.inputs, inputs, ins)):
+        others = [t for j, t in enumerate(inputs) if j != i]
         other_subs = [s for j, s in enumerate(ins) if j != i]
-        gr = _grad_wrt(g, others, x, spec, other_subs, out)
-        if ell and any(c in ell for c in spec) and not x.shape.is_fully_defined():
+        gr = _grad_wrt(g, others, xb, spec, other_subs, out)
+        if ell and any(c in ell for c in spec) and (xb is not x or not x.shape.is_fully_defined()):
             from .grads_math import unbroadcast
 
-            gr = unbroadcast(gr, x)  # size-1 ellipsis dimensions broadcast at run time
+            # size-1 ellipsis dimensions that broadcast (statically, or at run time): the
+            # gradient of broadcast_to(x) summed back to x's shape, as TF's _EinsumGrad does
+            gr = unbroadcast(gr, x)
         grads.append(gr)
     return grads
+
+
+def _broadcast_ellipsis(ins, inputs, ell):
+    """``inputs`` with every static size-1 ellipsis dimension that broadcasts against a
+    larger static one broadcast to it (the expanded equation has one size per label)."""
+    size: dict = {}
+    for spec, x in zip(ins, inputs):
+        dims = x.shape.as_list()
+        for k, c in enumerate(spec):
+            if c in ell and dims[k] is not None and dims[k] != 1:
+                size[c] = dims[k]
+    out = []
+    for spec, x in zip(ins, inputs):
+        dims = x.shape.as_list()
+        want = [size[c] if c in size and dims[k] == 1 else dims[k] for k, c in enumerate(spec)]
+        if want == dims:
+            out.append(x)
+            continue
+        if None in want:  # other dimensions known at run time only
+            sx = a.shape(x)
+            want = a.stack([np.int32(d) if d is not None else sx[k] for k, d in enumerate(want)])
+        out.append(am.broadcast_to(x, want))
+    return out
 
 
 defop("Einsum", OPAQUE, _einsum_infer, _einsum_kernel, grad=_einsum_grad, fallback=LINALG)

@@ -155,6 +155,7 @@ class Chain:
         "ops",
         "path",
         "plan",
+        "ran",
         "run",
         "run_traced",
     )
@@ -172,6 +173,7 @@ class Chain:
         self.consts = tuple(plan.consts[s] for s in sorted(plan.consts))
         self.links = links
         self.needs_ctx = None  # filled by build_chain
+        self.ran = None  # a provisional llvmlite chain: an Event set when it has run
 
 
 def _make_link(node):
@@ -333,7 +335,10 @@ def _builder(key, program, sig, provisional=True):
             if not jit.NATIVE_CHAINS.get(key):
                 chain = _llvm_chain(program, sig, "light")
                 if chain is not None:
+                    chain.ran = threading.Event()
                     jit.set_provisional(key, chain)
+                    # let its first run go before numba's import competes for the GIL
+                    chain.ran.wait(0.25)
                     numba_chain = build_chain(program, sig)
                     from . import kernels_rows
 
@@ -414,6 +419,9 @@ def _run_chain(chain, program, feed_values, sig, ctx, interpret):
             _log_fallback(chain)
         reset(ctx)
         return interpret(program, feed_values, ctx)
+    finally:
+        if chain.ran is not None:
+            chain.ran.set()
     if ctx.trace is not None:
         _name_trace(ctx.trace, program, chain)
     return outs

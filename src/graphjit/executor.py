@@ -316,7 +316,10 @@ def chain_for(program, sig, force, deferred=None):
                 deferred.append(start)
             return _provisional_chain(key, program, sig, cfg)
         chain = jit.get_or_build(key, _builder(key, program, sig))
-    return chain if isinstance(chain, Chain) else None
+    if isinstance(chain, Chain):
+        return chain
+    # numba could not compile it (Uncompilable): a provisional chain keeps answering
+    return jit.NATIVE_CHAINS.get(key) or None
 
 
 def _builder(key, program, sig, provisional=True):
@@ -342,7 +345,10 @@ def _builder(key, program, sig, provisional=True):
                     numba_chain = build_chain(program, sig)
                     from . import kernels_rows
 
-                    kernels_rows.prefer_numba()  # its links' row loops too
+                    try:
+                        kernels_rows.prefer_numba()  # its links' row loops too
+                    except Exception:  # llvmlite's row loops stay: they are correct
+                        pass
                     return numba_chain
         return build_chain(program, sig)
 

@@ -332,3 +332,37 @@ def test_default_mode_answers_from_llvmlite_while_numba_compiles(tmp_path):
     for vals in res["values"]:
         for got, want in zip(vals, _expected()):
             np.testing.assert_allclose(np.float32(got), want, rtol=2e-6, atol=1e-6)
+
+
+def test_provisional_chain_keeps_answering_when_numba_fails(monkeypatch):
+    """numba's compile failing (cached as Uncompilable) leaves llvmlite's chain in use,
+    not the interpreter."""
+    real = executor.build_chain
+
+    def numba_broken(program, sig, native=False, llvm=None):
+        if llvm is None and not native:
+            raise RuntimeError("planted numba failure")
+        return real(program, sig, native=native, llvm=llvm)
+
+    monkeypatch.setattr(executor, "build_chain", numba_broken)
+    jit.clear_l1()
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, [None])
+        y = tf.exp(x) * 0.5 - x
+    data = np.linspace(-2, 2, 9, dtype=np.float32)
+    want = np.exp(data) * np.float32(0.5) - data
+    try:
+        with config.override(compile_mode="background", native="off", llvm="on"):
+            with tf.Session(graph=g) as sess:
+                f = sess.make_callable(y, [x])
+                np.testing.assert_allclose(f(data), want, rtol=1e-6)  # interpreted
+                assert graphjit.wait_for_compiles(timeout=120)
+                key = (sess._program([y], [], [(x,)]).key, (1,))
+                assert isinstance(jit.peek(key), jit.Uncompilable)
+                provisional = jit.NATIVE_CHAINS[key]
+                provisional.ran.clear()
+                np.testing.assert_allclose(f(data), want, rtol=1e-6)
+                assert provisional.ran.is_set()  # llvmlite's chain answered
+    finally:
+        jit.clear_l1()

@@ -417,7 +417,7 @@ class _FnWriter:
                 self.assign(tgt, val, scope)
             return
         if isinstance(st, ast.AugAssign):
-            cur = self.expr(_load(st.target), scope)
+            cur = self.expr(st.target, scope)  # (expr reads a Store-context node too)
             val = self.binop(st.op, cur, self.expr(st.value, scope), scope)
             self.assign(st.target, val, scope)
             return
@@ -1308,12 +1308,6 @@ class _IInfo:
 def _n_scalars(rets) -> int:
     """How many scalars a return structure ``((kind, ...), single)`` stores (out params)."""
     return sum(1 for r in rets[0] if r[0] == "scalar") if rets else 0
-
-
-def _load(target):
-    """An assignment target read as an expression (``a += b`` reads ``a``)."""
-    node = ast.parse(ast.unparse(target), mode="eval").body
-    return node
 
 
 def _arg_lty(t: str) -> ir.Type:

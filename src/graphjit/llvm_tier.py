@@ -31,8 +31,6 @@ _lock = threading.Lock()
 _engines: dict = {}  # light -> (llvmlite binding, target machine, MCJIT engine, context)
 _keep: list = []  # IR modules added to the engine stay referenced
 _ERRORS = {"ValueError": ValueError, "ZeroDivisionError": ZeroDivisionError}
-_C_FLAGS = 0x1 | 0x100  # ndarray.flags.num: C_CONTIGUOUS | ALIGNED
-_WRITEABLE = 0x400
 _CTYPES = {
     "float32": ctypes.c_float,
     "float64": ctypes.c_double,
@@ -185,6 +183,8 @@ def _wrappers(low, fns, ns, exact_scalars=True) -> str:
     """Source of one checking wrapper per segment (see the module doc); ``exact_scalars``:
     scalar arguments must be numpy scalars of their dtype, as segments get them (else any
     number converts, as numba's dispatcher converts for the row loops)."""
+    from .native import array_guard
+
     lines = []
     ns["_llvm_raise"] = _raise
     ns["_llvm_errors"] = tuple(low.errors)
@@ -204,11 +204,7 @@ def _wrappers(low, fns, ns, exact_scalars=True) -> str:
                 call.append(f"{conv}({a})")
             else:
                 ns[t] = dt
-                flags = _C_FLAGS | (0 if spec[3] else _WRITEABLE)
-                conds.append(
-                    f"type({a}) is ND and ({a}.dtype is {t} or {a}.dtype == {t}) and "
-                    f"{a}.ndim == {spec[2]} and {a}.flags.num & {flags} == {flags}"
-                )
+                conds.append(array_guard(a, t, spec[2], spec[3]))
                 call.append(a)
         rets, single = info["rets"] or ((), False)
         sites = info["sites"]

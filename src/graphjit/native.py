@@ -181,6 +181,18 @@ def _namespace(head: str) -> dict:
     return ns
 
 
+def array_guard(a: str, t: str, ndim: int, readonly: bool) -> str:
+    """Source of the check numba's dispatcher makes of an array argument ``a`` (global
+    ``ND`` is ``np.ndarray``, ``t`` names the dtype): dtype, rank, C layout, alignment and,
+    unless ``readonly``, writability. Shared by the native and llvmlite segment wrappers."""
+    flags = _C_ALIGNED | (0 if readonly else _WRITEABLE)
+    # arrays numba returned carry an equal dtype object, not numpy's singleton
+    return (
+        f"type({a}) is ND and ({a}.dtype is {t} or {a}.dtype == {t}) and "
+        f"{a}.ndim == {ndim} and {a}.flags.num & {flags} == {flags}"
+    )
+
+
 def _guards(segments: dict, ns: dict) -> str:
     """Source of one checking wrapper per segment (``TypeError`` where numba's dispatcher
     would find no matching signature; the executor then runs the interpreter)."""
@@ -197,13 +209,7 @@ def _guards(segments: dict, ns: dict) -> str:
             if spec["kind"] == "scalar":
                 conds.append(f"type({a}) is {name}_T{i}")
             else:
-                flags = _C_ALIGNED | (0 if spec["readonly"] else _WRITEABLE)
-                # arrays numba returned carry an equal dtype object, not numpy's singleton
-                t = f"{name}_T{i}"
-                conds.append(
-                    f"type({a}) is ND and ({a}.dtype is {t} or {a}.dtype == {t}) and "
-                    f"{a}.ndim == {spec['ndim']} and {a}.flags.num & {flags} == {flags}"
-                )
+                conds.append(array_guard(a, f"{name}_T{i}", spec["ndim"], spec["readonly"]))
         plist = ", ".join(params)
         lines.append(f"def {name}({plist}):")
         if conds:

@@ -171,15 +171,17 @@ def _arg_rows(x, out, is_max):
 # ``exp(x - nanmax)`` is NaN, 0 elsewhere), which are computed from exactly this ``e``.
 
 
-def _exp(x):  # pragma: no cover - replaced by the overload inside compiled code
+def _exp_nonpos(x):  # pragma: no cover - replaced by the overload inside compiled code
     return np.exp(x)
 
 
-@overload(_exp, jit_options={"cache": True})
-def _exp_impl(x):
+@overload(_exp_nonpos, jit_options={"cache": True})
+def _exp_nonpos_impl(x):
+    """mathlib's ``exp`` for ``x <= 0`` or nan in ``x``'s dtype: every row exponent here is
+    of ``x - max`` or of a log-probability, never positive."""
     if x == types.float32:
-        return lambda x: _m.exp_f32(x)
-    return lambda x: _m.exp_f64(x)
+        return lambda x: _m.exp_nonpos_f32(x)
+    return lambda x: _m.exp_nonpos_f64(x)
 
 
 def _lit(x, v):  # pragma: no cover - replaced by the overload inside compiled code
@@ -237,7 +239,7 @@ def _softmax_rows(x, out, log, f32):
         m = _row_max(x, r, k)
         s = _lit(x, 0.0)
         for j in range(k):
-            e = _exp(x[r, j] - m)
+            e = _exp_nonpos(x[r, j] - m)
             out[r, j] = e
             s += e
         if log:
@@ -264,13 +266,13 @@ def _xent_rows(x, labels, loss, back):
         m = _row_max(x, r, k)
         s = _lit(x, 0.0)
         for j in range(k):
-            s += _exp(x[r, j] - m)
+            s += _exp_nonpos(x[r, j] - m)
         ls = np.log(s)
         acc = _lit(x, 0.0)
         for j in range(k):
             logp = (x[r, j] - m) - ls
             acc += labels[r, j] * logp
-            back[r, j] = _exp(logp) - labels[r, j]
+            back[r, j] = _exp_nonpos(logp) - labels[r, j]
         loss[r] = -acc
 
 
@@ -286,10 +288,10 @@ def _sparse_xent_rows(x, labels, loss, back):
         m = _row_max(x, r, k)
         s = _lit(x, 0.0)
         for j in range(k):
-            s += _exp(x[r, j] - m)
+            s += _exp_nonpos(x[r, j] - m)
         ls = np.log(s)
         lab = labels[r]
         for j in range(k):
-            back[r, j] = _exp((x[r, j] - m) - ls)
+            back[r, j] = _exp_nonpos((x[r, j] - m) - ls)
         loss[r] = -((x[r, lab] - m) - ls)
         back[r, lab] -= 1

@@ -1165,9 +1165,9 @@ class _FnWriter:
             return self.mathlib_intrinsic(fn.name, args)
         if fn.name == "_lit":  # kernels._lit(x, v): v in x's dtype
             return self.cast(args[1], args[0].dtype)
-        if fn.name == "_exp":  # kernels._exp: mathlib's exp of the argument's dtype
+        if fn.name == "_exp_nonpos":  # kernels._exp_nonpos: mathlib's, argument's dtype
             (x,) = args
-            name = "exp_f32" if x.t == "float32" else "exp_f64"
+            name = "exp_nonpos_f32" if x.t == "float32" else "exp_nonpos_f64"
             return self.inline(Func("_m", name, _helper_source("_m")[0][name]), args, scope)
         node = fn.node
         self.depth += 1

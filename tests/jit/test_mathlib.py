@@ -377,3 +377,33 @@ def test_fused_segment_inlines_mathlib(inputs: int) -> None:
     asm = seg.inspect_asm(seg.signatures[0])
     assert re.search(r"\bv\w*(mul|fmadd\w*)ps\s[^\n]*%[yz]mm", asm), "no packed float32 math"
     assert not re.search(r"\$_ZN\d*graphjit7mathlib", asm), "mathlib call left in the segment"
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_exp_nonpos_gives_exp_bits_for_nonpositive_inputs(dt: str) -> None:
+    """``exp_nonpos_*`` (softmax rows, sigmoid, softplus) is ``exp_*`` without its upper
+    clamp and nan select: the same bits for every ``x <= 0``, and nan for nan."""
+    if dt == "float32":
+        # every 61st bit pattern with the sign set: -0 .. -inf and the negative nans
+        bits = np.arange(0x80000000, 0x100000000, 61, dtype=np.uint64).astype(np.uint32)
+        x = bits.view(np.float32)
+    else:
+        rng = np.random.default_rng(7)
+        x = -np.abs(
+            np.concatenate(
+                [
+                    rng.integers(0, 2**63, 2_000_000, dtype=np.uint64).view(np.float64),
+                    rng.uniform(-760.0, 0.0, 1_000_000),
+                    rng.uniform(-1e-6, 0.0, 100_000),
+                ]
+            )
+        )
+    edges = -np.abs(_edges(np.dtype(dt).type))
+    x = np.concatenate([x, edges, np.array([-0.0, 0.0, np.nan, -np.inf], dtype=dt)])
+    x = x[~(x > 0)]
+    sfx = "f32" if dt == "float32" else "f64"
+    got = _apply(f"exp_nonpos_{sfx}", x)
+    want = _apply(f"exp_{sfx}", x)
+    nan = np.isnan(x)
+    assert np.isnan(got[nan]).all()
+    assert np.array_equal(got[~nan].view(f"u{got.itemsize}"), want[~nan].view(f"u{got.itemsize}"))

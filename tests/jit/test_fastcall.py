@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import graphjit.compat.v1 as tf
-from graphjit import config, run_memo
+from graphjit import config, jit, run_memo
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +91,48 @@ def test_armed_callable_keeps_the_arity_and_keyword_errors(fma):
         f(1.0)
     with pytest.raises(TypeError, match="takes 2 positional arguments"):
         f(1.0, 2.0, 3.0)
-    with pytest.raises(TypeError, match="unexpected keyword"):
+    with pytest.raises(TypeError, match="takes 2 positional arguments"):
+        f(1.0, 2.0, 3.0, 4.0, 5.0)  # past the feeds, then options and run_metadata
+    with pytest.raises(TypeError, match="takes 2 positional arguments"):
+        f(1.0, 2.0, 3.0, run_metadata=tf.RunMetadata())
+    with pytest.raises(TypeError):
+        f(1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
+    with pytest.raises(TypeError, match="keyword"):
         f(1.0, 2.0, a0=1.0)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        f(1.0, 2.0, feed=1.0)
     assert f(2.0, 3.0, options=None) == np.float32(7.0)
+    assert _armed(f)
+
+
+def test_armed_callable_takes_run_metadata_and_options_by_keyword(fma):
+    sess, a, b, v, y, z = fma
+    f = sess.make_callable(y, [a, b])
+    f(1.0, 1.0)
+    assert _armed(f)
+    md = tf.RunMetadata()
+    opts = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
+    assert f(2.0, 3.0, options=opts, run_metadata=md) == np.float32(7.0)
+    assert len(md.step_stats.dev_stats) > 0
+    with pytest.raises(AttributeError, match="RunOptions"):  # as TF: it serialises options
+        f(2.0, 3.0, options=object())
+
+
+def test_armed_callable_short_call_with_arrays_reaches_the_arity_error():
+    g = tf.Graph()
+    with g.as_default():
+        p = tf.placeholder(tf.float32, [None])
+        q = tf.placeholder(tf.float32, [None])
+        y = p * q
+    with tf.Session(graph=g) as sess:
+        f = sess.make_callable(y, [p, q])
+        x = np.arange(4, dtype=np.float32)
+        f(x, x)
+        jit.wait_for_compiles()
+        f(x, x)
+        assert _armed(f)
+        with pytest.raises(TypeError, match="takes 2 positional arguments"):
+            f(x)
 
 
 def test_armed_callable_after_close_raises_runtime_error():

@@ -58,6 +58,12 @@ _stats = {
 _salt: str | None = None
 
 
+class NotEligible(ValueError):
+    """Raised by a ``build`` whose input does not qualify for that kind of kernel (a loop
+    whose body is not one segment): cached as :class:`Uncompilable` like a failure, but
+    neither logged nor counted, since nothing went wrong (the caller's other path runs)."""
+
+
 class Uncompilable:
     """L1 entry for a key that cannot be compiled (the interpreter runs it); keeps the reason."""
 
@@ -143,6 +149,8 @@ def get_or_build(key, build):
             _explain_l1(key)
         try:
             entry = build()
+        except NotEligible as e:
+            entry = Uncompilable(f"not eligible: {e}")
         except Exception as e:  # never fatal: the interpreter runs this signature
             with _lock:
                 _stats["failures"] += 1

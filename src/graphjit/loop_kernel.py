@@ -73,7 +73,7 @@ def _single_segment(program, sig):
     plan = fuse.plan(program, sig, ())
     steps = plan.steps
     if len(steps) != 1 or not isinstance(steps[0], fuse.Segment):
-        raise ValueError("the loop's condition or body is not one compiled segment")
+        raise jit.NotEligible("the loop's condition or body is not one compiled segment")
     return program, plan, steps[0]
 
 
@@ -110,7 +110,7 @@ def render(cond_prog, body_prog, sig, shapes):
                 const_types.append(numba_type(c.dtype.name, c.ndim, writable=True))
                 args.append(name)
             else:
-                raise ValueError("a segment input is neither a loop value nor a constant")
+                raise jit.NotEligible("a segment input is neither a loop value nor a constant")
         rets = list(seg.outputs)
         outs = []
         for s in program.fetch_slots:
@@ -119,7 +119,7 @@ def render(cond_prog, body_prog, sig, shapes):
             elif s in feed_of:
                 outs.append(f"v{feed_of[s]}")
             else:
-                raise ValueError("a loop output is neither computed nor a loop value")
+                raise jit.NotEligible("a loop output is neither computed nor a loop value")
         calls[tag] = (args, outs)
     c_args, c_outs = calls["c"]
     b_args, b_outs = calls["b"]

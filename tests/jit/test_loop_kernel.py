@@ -93,6 +93,25 @@ def test_loops_that_do_not_qualify_iterate_and_agree():
     np.testing.assert_array_equal(got[1], xv * 16)
 
 
+def test_a_loop_that_does_not_qualify_is_no_compile_failure(caplog):
+    """Not being one segment is the loop kernel's policy, not an error: no warning is
+    logged and cache_stats() counts no failure (the body's own chain still compiles)."""
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, [None, 3])
+        out = tf.while_loop(lambda i, h: i < 3,
+                            lambda i, h: (i + 1, tf.matmul(h, tf.eye(3)) + 1.0),
+                            [0, x])  # fmt: skip
+    before = jit.cache_stats()["failures"]
+    with caplog.at_level("WARNING", logger="graphjit"):
+        got, want = _both(g, out, {x: np.ones((2, 3), np.float32)})
+    _same(got, want)
+    assert jit.cache_stats()["failures"] == before
+    assert not [r for r in caplog.records if "compile failed" in r.getMessage()]
+    reasons = [getattr(e, "reason", "") for k, e in jit._L1.items() if k[0] == "while"]
+    assert any(r.startswith("not eligible: ") for r in reasons)
+
+
 def test_the_generated_module_holds_one_loop_function():
     g = tf.Graph()
     with g.as_default():

@@ -14,7 +14,11 @@ Inside a function a tensor is named by its op's OpDef output arg (``"add:z:0"``)
 ways that export rewrites: captured tensors become extra loop variables passed through by the
 body, and ``maximum_iterations`` becomes a last int32 loop variable counting down
 (``cond = remaining > 0 && cond``, ``body: remaining - 1``). Both land after the user's loop
-variables, so output ``k`` of the node keeps its meaning.
+variables, so output ``k`` of the node keeps its meaning. A gradient's forward loop, whose
+kernel keeps per-iteration lists, is written as TF's while_v2 writes one: its iteration count
+and one ``EmptyTensorList`` per accumulated tensor become loop variables right after the
+user's (outputs ``n`` and ``n + 1 + k`` as in graphjit), and the body counts and
+``TensorListPushBack``s; graphjit's import runs those ops as interpreted links.
 
 Import (:class:`LibraryReader`): a function body is imported into a control-flow *frame*,
 exactly as ``tf.cond``/``tf.while_loop`` build one: If arguments bind to the node's input
@@ -147,8 +151,13 @@ class LibraryWriter:
             if nd.op == "VariableV2" and nd.name in self.aliased:
                 nd.attr["shared_name"].CopyFrom(AttrValue(s=self.aliased[nd.name].encode()))
 
-    def node_def(self, op, ref, cref):
-        """The NodeDef of control-flow ``op`` (inputs named by ``ref``, controls by ``cref``)."""
+    def node_def(self, op, ref, cref, helpers=None, ref_node=None):
+        """The NodeDef of control-flow ``op`` (inputs named by ``ref``, controls by ``cref``).
+
+        A gradient's forward While needs initial values for its accumulators: those nodes
+        are appended to ``helpers`` (the GraphDef's or the enclosing function's nodes), and
+        ``ref_node(name, output_arg)`` names their outputs in that scope.
+        """
         nd = node_def_of(op, self._add_shapes, ref=ref, cref=cref)
         attrs = op._attrs
         if op.type in IF_TYPES:
@@ -157,6 +166,11 @@ class LibraryWriter:
             ctrl = [x for x in nd.input if x.startswith("^")]
             nd.input = [ref(t) for t in op._inputs[: 1 + len(attrs["Tin"])]] + ctrl
             holes = list(zip(attrs["Tout"], attrs["output_shapes"]))
+            for k, (dtype, shape) in enumerate(holes):
+                if dtype == _dt.variant:  # an inner loop's accumulated list: its element type
+                    ts = (attrs[b].fetches[k] for b in ("then_branch", "else_branch"))
+                    elem = _list_element_dtype(next(t for t in ts if t is not None))
+                    holes[k] = (dtype, shape, elem)
             shapes, relaxed = list(attrs["output_shapes"]), False
             for key in ("then_branch", "else_branch"):
                 sub = attrs[key]
@@ -170,23 +184,31 @@ class LibraryWriter:
             return nd
         n, caps = len(attrs["T"]), list(attrs.get("Tcaptures", ()))
         has_max = bool(attrs.get("has_maximum_iterations", False))
-        if len(op._outputs) != n:
-            raise ValueError(
-                f"Cannot export While node '{op.name}' to a GraphDef: it carries the "
-                "per-iteration accumulators of a gradient loop (tf.gradients through "
-                "tf.while_loop), which have no TensorFlow While form in graphjit yet."
-            )
+        extra = attrs["body"].extra
+        if len(op._outputs) not in (n, n + 1 + len(extra)):
+            raise ValueError(f"Cannot export While node '{op.name}': {len(op._outputs)} outputs")
         inputs = list(op._inputs)
         limit = [inputs.pop(0)] if has_max else []
         # Inputs after the captures are variables the body reads: dependency edges for
         # gradients only (the function reaches the variable through its alias node).
         inputs = inputs[: n + len(caps)]
-        loop = (op.name, n, len(caps), has_max)
-        types = [*attrs["T"], *caps, *([_dt.int32] if has_max else [])]
-        shapes = [*attrs["output_shapes"], *(t.shape for t in inputs[n:])]
-        shapes += [TensorShape([])] if has_max else []
         ctrl = [x for x in nd.input if x.startswith("^")]
-        nd.input = [ref(t) for t in inputs + limit] + ctrl
+        refs = [ref(t) for t in inputs]
+        types = [*attrs["T"], *caps]
+        shapes = [*attrs["output_shapes"], *(t.shape for t in inputs[n:])]
+        # A gradient's forward loop: its iteration count and accumulated lists become loop
+        # variables after the user's (outputs n, n + 1 + k keep their meaning), as TF's
+        # while_v2 writes them: a counter from 0 and a TensorListPushBack per iteration.
+        n_acc = len(op._outputs) - n - 1 if len(op._outputs) > n else -1  # -1: none
+        if len(op._outputs) > n:
+            acc_refs = self._accumulator_inits(op, extra, helpers, ref_node)
+            refs[n:n] = acc_refs
+            types[n:n] = [_dt.int32, *([_dt.variant] * n_acc)]
+            shapes[n:n] = [TensorShape([])] * (1 + n_acc)
+        loop = (op.name, n, len(caps), has_max, n_acc)
+        types += [_dt.int32] if has_max else []
+        shapes += [TensorShape([])] if has_max else []
+        nd.input = refs + [ref(t) for t in limit] + ctrl
         for key in ("Tcaptures", "has_maximum_iterations"):
             if key in nd.attr:
                 del nd.attr[key]
@@ -208,6 +230,22 @@ class LibraryWriter:
         self._used.add(name)
         return name
 
+    @staticmethod
+    def _accumulator_inits(op, extra, helpers, ref_node) -> list:
+        """Nodes (appended to ``helpers``) starting a forward loop's count at 0 and its lists
+        empty (``EmptyTensorList``); their output names, in loop-variable order."""
+        if helpers is None:
+            raise ValueError(f"Cannot export While node '{op.name}': no place for its inputs")
+        scope = f"{op.name}/accumulators/"
+        _helper_node(helpers, scope + "count", "Const", [], np.int32(0))
+        _helper_node(helpers, scope + "minus_one", "Const", [], np.int32(-1))
+        out = [ref_node(scope + "count", "output")]
+        for k, t in enumerate(extra):
+            shape = ref_node(scope + "minus_one", "output")  # unknown element shape, no limit
+            _helper_node(helpers, f"{scope}list_{k}", "EmptyTensorList", [shape, shape], t.dtype)
+            out.append(ref_node(f"{scope}list_{k}", "handle"))
+        return out
+
     def _function(self, sub, holes=(), loop=None) -> str:
         """Name of the FunctionDef of SubGraph ``sub`` (written on first use)."""
         key = (id(sub), loop)
@@ -223,17 +261,29 @@ class _FunctionExport:
 
     def __init__(self, writer, sub, name, holes, loop):
         self.writer, self.sub, self.name, self.holes, self.loop = writer, sub, name, holes, loop
+        # A gradient's forward loop: its count and lists are arguments after the loop
+        # variables (arg_n, arg_n+1..), the captures' arguments come after them.
+        n, shift = (loop[2], loop[5] + 1) if loop is not None and loop[5] >= 0 else (0, 0)
         self.args = {}
         for i, t in enumerate(sub.feeds):
-            self.args.setdefault(id(t), f"arg_{i}")
+            self.args.setdefault(id(t), f"arg_{i + shift if i >= n else i}")
+        self.arg_types = [(f"arg_{i + shift if i >= n else i}", t.dtype)
+                          for i, t in enumerate(sub.feeds)]  # fmt: skip
+        for j in range(shift):
+            self.arg_types.insert(n + j, (f"arg_{n + j}", _dt.int32 if j == 0 else _dt.variant))
         self.feed_ops = {id(t.op) for t in sub.feeds if id(t.op) in sub.ids}
         self.variables = {}  # outer VariableV2 ops used by reference (updates in a branch)
         self.ops = self._collect()
 
+    def _accumulating(self) -> bool:
+        """Whether this is the body of a forward loop whose lists are exported."""
+        return self.loop is not None and self.loop[0] == "body" and self.loop[5] >= 0
+
     def _collect(self) -> dict:
         """The owned ops the fetches and targets need, ``id -> op``."""
         sub, found = self.sub, {}
-        stack = [t.op for t in sub.fetches if t is not None and id(t) not in self.args]
+        fetches = [*sub.fetches, *(sub.extra if self._accumulating() else ())]
+        stack = [t.op for t in fetches if t is not None and id(t) not in self.args]
         stack += list(sub.targets)
         while stack:
             op = stack.pop()
@@ -270,19 +320,26 @@ class _FunctionExport:
         sub, fd = self.sub, FunctionDef()
         sig = fd.signature
         sig.name = self.name
-        for i, t in enumerate(sub.feeds):
-            sig.input_arg.add(name=f"arg_{i}", type=t.dtype.as_datatype_enum)
+        for arg, dtype in self.arg_types:
+            sig.input_arg.add(name=arg, type=dtype.as_datatype_enum)
         for var in self.variables.values():
             fd.node_def.append(_variable_alias(var))
             self.writer.aliased[var.name] = var._attrs.get("shared_name") or var.name
         for op in sorted(self.ops.values(), key=lambda o: o._id):
             if op.type in CF_TYPES:
-                fd.node_def.append(self.writer.node_def(op, self.ref, self.cref))
+                nd = self.writer.node_def(op, self.ref, self.cref, fd.node_def, _fn_ref)
+                fd.node_def.append(nd)
             else:
                 fd.node_def.append(node_def_of(op, self.writer._add_shapes, self.ref, self.cref))
         rets = []
         for k, t in enumerate(sub.fetches):
-            if t is None:  # an output only the other branch computes (gradient export)
+            if t is None and self.holes[k][0] == _dt.variant:  # an empty list (as TF's cond_v2)
+                name = f"{self.name}/empty_{k}"
+                shape = self._const(fd, f"{self.name}/minus_one_{k}", np.int32(-1))
+                elem = self.holes[k][2]
+                _helper_node(fd.node_def, name, "EmptyTensorList", [shape, shape], elem)
+                rets.append((f"{name}:handle:0", _dt.variant))
+            elif t is None:  # an output only the other branch computes (gradient export)
                 dtype, shape = self.holes[k]
                 dims = shape.as_list() if shape.is_fully_defined() else []
                 zeros = np.zeros(dims, dtype.as_numpy_dtype)
@@ -301,9 +358,11 @@ class _FunctionExport:
         return fd
 
     def _loop(self, fd, rets):
-        """TF's While form: pass captures through, count ``maximum_iterations`` down."""
-        kind, op_name, n, ncaps, has_max = self.loop
-        remaining, scope = f"arg_{n + ncaps}", f"{op_name}/{kind}_max_iterations/"
+        """TF's While form: pass captures through, count ``maximum_iterations`` down, and in
+        a gradient's forward loop count the iterations and push the accumulated values."""
+        kind, op_name, n, ncaps, has_max, n_acc = self.loop
+        shift = n_acc + 1 if n_acc >= 0 else 0
+        remaining, scope = f"arg_{n + shift + ncaps}", f"{op_name}/{kind}_max_iterations/"
         if has_max:
             fd.signature.input_arg.add(name=remaining, type=_dt.int32.as_datatype_enum)
         if kind == "cond":
@@ -317,7 +376,18 @@ class _FunctionExport:
         if len(rets) != n:
             raise ValueError(f"Cannot export loop body '{self.sub.name}': {len(rets)} outputs")
         feeds = self.sub.feeds
-        rets = rets + [(f"arg_{n + j}", feeds[n + j].dtype) for j in range(ncaps)]
+        if shift:
+            acc = f"{op_name}/body_accumulators/"
+            one = self._const(fd, acc + "one", np.int32(1))
+            nd = fd.node_def.add(name=acc + "count", op="AddV2", input=[f"arg_{n}", one])
+            nd.attr["T"].CopyFrom(attr_to_proto(_dt.int32))
+            rets.append((f"{acc}count:z:0", _dt.int32))
+            for k, t in enumerate(self.sub.extra):
+                nd = fd.node_def.add(name=f"{acc}push_{k}", op="TensorListPushBack",
+                                     input=[f"arg_{n + 1 + k}", self.ref(t)])  # fmt: skip
+                nd.attr["element_dtype"].CopyFrom(attr_to_proto(t.dtype))
+                rets.append((f"{acc}push_{k}:output_handle:0", _dt.variant))
+        rets = rets + [(f"arg_{n + shift + j}", feeds[n + j].dtype) for j in range(ncaps)]
         if has_max:
             one = self._const(fd, scope + "one", np.int32(1))
             rets.append((self._node(fd, scope + "Sub", "Sub", [remaining, one]), _dt.int32))
@@ -337,6 +407,37 @@ class _FunctionExport:
         if op_type != "LogicalAnd":
             nd.attr["T"].CopyFrom(attr_to_proto(_dt.int32))
         return f"{name}:{_OUT_ARGS.get(op_type, 'output')}:0"
+
+
+def _list_element_dtype(t):
+    """Element dtype of a ``variant`` tensor that is a forward loop's accumulated list."""
+    op = t.op
+    if op.type in WHILE_TYPES:
+        j = t.value_index - len(op._attrs["T"]) - 1
+        extra = op._attrs["body"].extra
+        if 0 <= j < len(extra):
+            return extra[j].dtype
+    if op.type in ("EmptyTensorList", "TensorListPushBack"):
+        return op._attrs["element_dtype"]
+    return _dt.float32
+
+
+def _helper_node(nodes, name, op_type, inputs, value) -> None:
+    """Append a ``Const`` (``value`` an array) or an ``EmptyTensorList`` (``value`` its element
+    dtype) NodeDef to ``nodes``."""
+    nd = nodes.add(name=name, op=op_type, input=inputs)
+    if op_type == "Const":
+        value = np.asarray(value)
+        nd.attr["dtype"].CopyFrom(attr_to_proto(_dt.as_dtype(value.dtype)))
+        nd.attr["value"].CopyFrom(attr_to_proto(value))
+    else:
+        nd.attr["element_dtype"].CopyFrom(attr_to_proto(value))
+        nd.attr["shape_type"].CopyFrom(attr_to_proto(_dt.int32))
+
+
+def _fn_ref(name: str, arg: str) -> str:
+    """Output 0 of arg ``arg`` of node ``name`` as a function body names it."""
+    return f"{name}:{arg}:0"
 
 
 def _variable_alias(var):

@@ -122,6 +122,11 @@ def _input_name(t: Tensor) -> str:
     return t.op.name if t.value_index == 0 else f"{t.op.name}:{t.value_index}"
 
 
+def _top_ref(name: str, arg: str) -> str:
+    """Output 0 of node ``name`` as a GraphDef names it (the output arg plays no part)."""
+    return name
+
+
 def node_def_of(op: Operation, add_shapes=False, ref=None, cref=None, out=None):
     """The ``NodeDef`` message of one op (filled into ``out`` if given).
 
@@ -170,7 +175,7 @@ def graph_def_of(graph: Graph, from_version=None, add_shapes=False, out=None):
             continue
         if op.type in CF_TYPES:
             writer = writer or LibraryWriter(add_shapes)
-            gd.node.append(writer.node_def(op, _input_name, None))
+            gd.node.append(writer.node_def(op, _input_name, None, gd.node, _top_ref))
         else:
             node_def_of(op, add_shapes, out=gd.node.add())
     if writer is not None and len(writer.library.function):

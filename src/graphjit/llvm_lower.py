@@ -162,6 +162,19 @@ class Builtin:
 
 
 # ------------------------------------------------------------------ helper sources
+def _parse(source: str, filename: str) -> ast.Module:
+    """``ast.parse``, retried twice on CPython 3.11's spurious ``SystemError: AST constructor
+    recursion depth mismatch``, which another thread building AST objects at the same time
+    can cause (python/cpython#106905); this runs on the compile thread."""
+    for attempt in range(3):
+        try:
+            return ast.parse(source, filename)
+        except SystemError as e:
+            if "recursion depth mismatch" not in str(e) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 _HELPERS: dict = {}  # "_m" / "_k" -> (functions by name, constants by name)
 
 
@@ -173,7 +186,7 @@ def _helper_source(key: str):
         fname = {"_m": "mathlib.py", "_k": "kernels.py"}[key]
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), fname)
         with open(path, encoding="utf-8") as f:
-            tree = ast.parse(f.read(), fname)
+            tree = _parse(f.read(), fname)
         funcs, consts = {}, {}
         ns = {"np": np, "math": math}
         for node in tree.body:
@@ -251,7 +264,7 @@ def lower_module(source: str) -> Lowered:
     Each segment gets its own ``ir.Module`` in ``Lowered.modules`` (the caller links them).
     """
     low = Lowered()
-    for node in ast.parse(source).body:
+    for node in _parse(source, "<segments>").body:
         if isinstance(node, ast.FunctionDef) and node.name.startswith("seg"):
             sig, reassoc = _decorator(node)
             _write(low, node, sig, reassoc, None, node.name)

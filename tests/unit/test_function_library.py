@@ -293,17 +293,61 @@ def test_loop_reading_a_variable_exports_and_reimports():
         assert sess.run(["rv:0", "rv:1"], {"x:0": 1.5}) == [3, 9.0]
 
 
-def _loop_with_gradient():
-    x = tf.placeholder(tf.float32, [], name="x")
-    y = tf.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, a * x), [0, 1.0], name="gl")[1]
-    try:
-        tf.gradients(y, [x])
-    except LookupError:
-        pytest.skip("gradients through tf.while_loop are not available")
+def _loop_training(nested: bool):
+    """A GradientDescent step through a tf.while_loop (in a tf.cond branch when ``nested``):
+    the forward loop carries its gradient's accumulators."""
+    x = tf.placeholder(tf.float32, [3], name="x")
+    p = tf.placeholder(tf.bool, [], name="p")
+    w = tf.Variable(np.array([0.5, 1.0, 1.5], np.float32), name="w")
+
+    def loop():
+        return tf.while_loop(lambda i, a: i < 4, lambda i, a: (i + 1, tf.tanh(a * w) + x),
+                             [tf.constant(0), tf.zeros([3])], name="gl")[1]  # fmt: skip
+
+    out = tf.cond(p, loop, lambda: x * w, name="branch") if nested else loop()
+    loss = tf.reduce_sum(out * out, name="loss")
+    tf.train.GradientDescentOptimizer(0.1).minimize(loss, name="train")
+    tf.global_variables_initializer()
 
 
-def test_loop_carrying_gradient_accumulators_refuses_export():
+def _train(g, prefix=""):
+    xv = np.array([0.1, -0.2, 0.3], np.float32)
+    with tf.Session(graph=g) as sess:
+        sess.run(prefix + "init")
+        feed = {prefix + "x:0": xv}
+        losses = [sess.run([prefix + "loss:0", prefix + "train"], {**feed, prefix + "p:0": f})[0]
+                  for f in (True, False, True)]  # fmt: skip
+        return [*losses, sess.run(prefix + "w:0")]
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["loop", "loop-in-cond"])
+def test_loop_carrying_gradient_accumulators_exports_and_reimports(nested):
+    """The forward loop's iteration count and accumulated lists are written as TF's while_v2
+    writes them (a counter and EmptyTensorList loop variables, TensorListPushBack in the
+    body): the reimported training step gives the same losses and weights."""
     with tf.Graph().as_default() as g:
-        _loop_with_gradient()
-        with pytest.raises(ValueError, match=r"While node 'gl'.*gradient loop"):
-            g.as_graph_def()
+        _loop_training(nested)
+    want = _train(g)
+    gd = g.as_graph_def()
+    ops = {nd.op for nd in gd.node} | {nd.op for f in gd.library.function for nd in f.node_def}
+    assert {"EmptyTensorList", "TensorListPushBack", "TensorListGetItem"} <= ops
+    with tf.Graph().as_default() as g2:
+        tf.import_graph_def(gd, name="m")
+    _assert_same([want], [_train(g2, "m/")])
+
+
+def test_saver_writes_the_meta_graph_of_a_loop_training_step(tmp_path):
+    with tf.Graph().as_default() as g:
+        _loop_training(nested=False)
+        saver = tf.train.Saver()
+    with tf.Session(graph=g) as sess:
+        sess.run("init")
+        path = saver.save(sess, str(tmp_path / "model"))
+    assert (tmp_path / "model.meta").exists()
+    with tf.Graph().as_default() as g2:
+        restore = tf.train.import_meta_graph(path + ".meta")
+    with tf.Session(graph=g2) as sess:
+        restore.restore(sess, path)
+        before = sess.run("w:0")
+        sess.run("train", {"x:0": np.ones(3, np.float32), "p:0": True})
+        assert not np.array_equal(sess.run("w:0"), before)

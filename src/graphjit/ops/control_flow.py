@@ -343,6 +343,12 @@ for _t in ("While", "StatelessWhile"):
 R.defop("TensorListGetItem", R.OPAQUE, _gw._get_item_infer, _gw._get_item_kernel,
         fallback="reads one element of a loop's accumulated values (a Python list)")  # fmt: skip
 
+R.defop("EmptyTensorList", R.OPAQUE, _gw._list_infer, _gw._empty_list_kernel,
+        attr_defaults={"shape_type": _dt.int32},
+        fallback="starts a loop's accumulated values (a Python list)")  # fmt: skip
+R.defop("TensorListPushBack", R.OPAQUE, _gw._list_infer, _gw._push_back_kernel,
+        fallback="appends to a loop's accumulated values (a Python list)")  # fmt: skip
+
 _CF_TYPES = frozenset({"If", "While"})
 _VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp"})
 

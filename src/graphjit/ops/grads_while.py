@@ -230,3 +230,24 @@ def _get_item_kernel(handle, index, element_shape, element_dtype, **_):
     if not 0 <= i < len(items):
         raise IndexError(f"Trying to access element {i} in a list with {len(items)} elements.")
     return items[i]
+
+
+# The forward loop's accumulators as TensorFlow's while_v2 writes them in a GraphDef (see
+# graph_functions): an empty list before the loop, one push per iteration. graphjit's own
+# forward loops keep their lists inside the While kernel; these ops run an imported one.
+def _list_infer(inputs, attrs):
+    return [(_dt.variant, TensorShape([]))]
+
+
+def _empty_list_kernel(element_shape, max_num_elements, element_dtype, **_):
+    from .control_flow import _list_value
+
+    return _list_value([])
+
+
+def _push_back_kernel(handle, tensor, element_dtype, **_):
+    """A new list (the input list may be read elsewhere, as values are immutable)."""
+    from .control_flow import _list_value
+
+    items = np.asarray(handle, dtype=object).item()
+    return _list_value([*items, tensor])

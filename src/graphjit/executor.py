@@ -271,13 +271,14 @@ def build_chain(program, sig, native=False, llvm=None) -> Chain | None:
 
 
 def _reorder(program):
-    """``(program, order)`` after ``fuse.sum_to_shape`` (one link per run-time unbroadcast),
-    ``fuse.cluster`` (fewer, longer segments) then ``fuse.writes_last`` (state writes last);
-    ``order[k]``: original index of node ``k`` (``None``: unchanged)."""
+    """``(program, order)`` after ``fuse.bias_xent`` (a cross-entropy takes its bias add),
+    ``fuse.sum_to_shape`` (one link per run-time unbroadcast), ``fuse.cluster`` (fewer,
+    longer segments) then ``fuse.writes_last`` (state writes last); ``order[k]``: original
+    index of node ``k`` (``None``: unchanged)."""
     from . import fuse
 
     order = None
-    for rewrite in (fuse.sum_to_shape, fuse.cluster, fuse.writes_last):
+    for rewrite in (fuse.bias_xent, fuse.sum_to_shape, fuse.cluster, fuse.writes_last):
         program, step = rewrite(program)
         if step is not None:
             order = step if order is None else tuple(order[k] for k in step)

@@ -31,6 +31,7 @@ from .prepass import (  # noqa: F401  (re-exported: fuse.fold, fuse.alias_reads 
     SYMBOLIC_SHAPE_OPS,
     VIEW_OPS,
     alias_reads,
+    bias_xent,
     cluster,
     fold,
     is_const,

@@ -41,6 +41,8 @@ ROW_LOOPS = {
     "softmax": "_softmax_rows",
     "xent": "_xent_rows",
     "sparse_xent": "_sparse_xent_rows",
+    "bias_xent": "_bias_xent_rows",
+    "bias_sparse_xent": "_bias_sparse_xent_rows",
     "half_sum_squares": "_half_sum_squares",
 }
 
@@ -53,9 +55,17 @@ def _signatures():
         table[("xent", f)] = (
             f"void({_RO2.format(f)}, {_RO2.format(f)}, {_W1.format(f)}, {_W2.format(f)})"
         )
+        table[("bias_xent", f)] = (
+            f"void({_RO2.format(f)}, {_RO1.format(f)}, {_RO2.format(f)}, {_W1.format(f)}, "
+            f"{_W2.format(f)})"
+        )
         for i in ("int32", "int64"):
             table[("sparse_xent", f, i)] = (
                 f"void({_RO2.format(f)}, {_RO1.format(i)}, {_W1.format(f)}, {_W2.format(f)})"
+            )
+            table[("bias_sparse_xent", f, i)] = (
+                f"void({_RO2.format(f)}, {_RO1.format(f)}, {_RO1.format(i)}, {_W1.format(f)}, "
+                f"{_W2.format(f)})"
             )
         table[("half_sum_squares", f)] = f"{f}({_RO1.format(f)}, {f})"
     return table
@@ -82,15 +92,17 @@ def _impl(name, *dtypes):
     return fn
 
 
-# op kernel name (OpDef.kernel) -> (row loop, how many leading input dtypes key it)
+# op kernel name (OpDef.kernel) -> (row loop, the inputs whose dtypes key it)
 _OF_KERNEL = {
-    "softmax": ("softmax", 1),
-    "log_softmax": ("softmax", 1),
-    "softmax_xent": ("xent", 1),
-    "sparse_softmax_xent": ("sparse_xent", 2),
-    "argmax": ("arg", 1),
-    "argmin": ("arg", 1),
-    "l2_loss": ("half_sum_squares", 1),
+    "softmax": ("softmax", (0,)),
+    "log_softmax": ("softmax", (0,)),
+    "softmax_xent": ("xent", (0,)),
+    "sparse_softmax_xent": ("sparse_xent", (0, 1)),
+    "bias_softmax_xent": ("bias_xent", (0,)),
+    "bias_sparse_softmax_xent": ("bias_sparse_xent", (0, 2)),
+    "argmax": ("arg", (0,)),
+    "argmin": ("arg", (0,)),
+    "l2_loss": ("half_sum_squares", (0,)),
 }
 
 
@@ -100,10 +112,10 @@ def warm(kernel: str, dtypes) -> None:
     got = _OF_KERNEL.get(kernel)
     if got is None:
         return
-    name, n = got
-    key = (name, *(np.dtype(d).name for d in dtypes[:n]))
+    name, which = got
+    key = (name, *(np.dtype(dtypes[i]).name for i in which))
     if key in NATIVE_KERNELS:
-        _impl(name, *(np.dtype(d) for d in dtypes[:n]))
+        _impl(name, *(np.dtype(dtypes[i]) for i in which))
 
 
 def prefer_numba() -> None:
@@ -232,4 +244,43 @@ def sparse_softmax_xent(logits, labels, **attrs):
     back = np.empty(x.shape, x.dtype)
     labels = np.ascontiguousarray(labels)
     _impl("sparse_xent", x.dtype, labels.dtype)(x, labels, loss, back)
+    return loss, back
+
+
+def _bias_ok(x, bias) -> bool:
+    return (
+        x.dtype in _FLOATS
+        and bias.dtype == x.dtype
+        and x.ndim == 2
+        and bias.ndim == 1
+        and bias.shape[0] == x.shape[1]
+        and x.size != 0
+    )
+
+
+def bias_softmax_xent(x, bias, labels, **attrs):
+    """``SoftmaxCrossEntropyWithLogits(x + bias)`` in one row loop (the program rewrite
+    :func:`graphjit.prepass.bias_xent`); other shapes and dtypes run the two ops' kernels,
+    which raise their errors."""
+    if not _bias_ok(x, bias) or labels.dtype != x.dtype or labels.shape != x.shape:
+        return _numpy_kernel("BiasSoftmaxCrossEntropyWithLogits")(x, bias, labels, **attrs)
+    loss = np.empty(x.shape[0], x.dtype)
+    back = np.empty(x.shape, x.dtype)
+    fn = _impl("bias_xent", x.dtype)
+    fn(np.ascontiguousarray(x), np.ascontiguousarray(bias), np.ascontiguousarray(labels),
+       loss, back)  # fmt: skip
+    return loss, back
+
+
+def bias_sparse_softmax_xent(x, bias, labels, **attrs):
+    """``SparseSoftmaxCrossEntropyWithLogits(x + bias)`` in one row loop (see
+    :func:`bias_softmax_xent`)."""
+    if not _bias_ok(x, bias) or labels.ndim != 1 or labels.shape[0] != x.shape[0]:
+        op = "BiasSparseSoftmaxCrossEntropyWithLogits"
+        return _numpy_kernel(op)(x, bias, labels, **attrs)
+    loss = np.empty(x.shape[0], x.dtype)
+    back = np.empty(x.shape, x.dtype)
+    labels = np.ascontiguousarray(labels)
+    fn = _impl("bias_sparse_xent", x.dtype, labels.dtype)
+    fn(np.ascontiguousarray(x), np.ascontiguousarray(bias), labels, loss, back)
     return loss, back

@@ -5,6 +5,7 @@
 * :func:`alias_reads` -- variable reads that can read the variable's storage directly;
 * :func:`sum_to_shape` -- each run-time unbroadcast of a gradient (``Shape``,
   ``BroadcastGradientArgs``, ``Sum``, ``Reshape``: four links) as one ``SumToShape`` link;
+* :func:`bias_xent` -- a softmax cross-entropy and the bias add of its logits as one link;
 * :func:`fold` -- ``Const`` nodes, shapes known statically, and small pure subgraphs of
   constants evaluated once (compiled code gets them as arguments).
 
@@ -375,6 +376,65 @@ def sum_to_shape(program):
     new = [replace.get(i, node) for i, node in enumerate(nodes)]
     dead = _dead(new, maybe_dead, set(program.fetch_slots))
     kept = tuple(i for i in range(len(new)) if i not in dead)
+    moved = dataclasses.replace(
+        program,
+        nodes=tuple(new[i] for i in kept),
+        ops=tuple(program.ops[i] for i in kept),
+    )
+    return moved, kept
+
+
+_XENT = ("SoftmaxCrossEntropyWithLogits", "SparseSoftmaxCrossEntropyWithLogits")
+_BIAS_ADDS = frozenset({"BiasAdd", "AddV2", "Add"})
+
+
+def bias_xent(program):
+    """``(program, kept)``: a cross-entropy whose logits come from a bias add that nothing
+    else reads, as one ``Bias<xent>`` node over ``(x, bias, labels)``.
+
+    The logits of a classifier are ``matmul(h, w) + b``; as two nodes they are a segment
+    (the add, writing the logits) and a link (the cross-entropy, reading them). The fused
+    link adds the bias inside its row loop, as TF's grappler folds such adds into their
+    consumers. An ``AddV2``/``Add`` qualifies when one operand is a rank-2 matrix and the
+    other a vector (static ranks), a ``BiasAdd`` when its value is rank 2; a logits tensor
+    that is fetched or read by another node (accuracy, a summary) keeps both nodes. The
+    fused node's kernel checks the run-time shapes and otherwise runs the two ops' kernels,
+    with their errors. ``kept`` as in :func:`sum_to_shape`.
+    """
+    nodes = program.nodes
+    producer = {s: i for i, node in enumerate(nodes) for s in node.outputs}
+    tensors = program.slot_tensors
+    readers: dict = {}
+    for node in nodes:
+        for s in node.inputs:
+            readers[s] = readers.get(s, 0) + 1
+    fetched = set(program.fetch_slots)
+    replace: dict = {}
+    adds: set = set()
+    for i, node in enumerate(nodes):
+        if node.op_type not in _XENT:
+            continue
+        logits, labels = node.inputs
+        j = producer.get(logits)
+        if j is None or readers.get(logits) != 1 or logits in fetched:
+            continue
+        add = nodes[j]
+        if add.op_type not in _BIAS_ADDS or add.var >= 0 or len(add.inputs) != 2:
+            continue
+        x, b = add.inputs
+        rx, rb = tensors[x].shape.ndims, tensors[b].shape.ndims
+        if add.op_type != "BiasAdd" and (rx, rb) == (1, 2):
+            x, b, rx, rb = b, x, rb, rx  # b + x == x + b, bit for bit
+        if (rx, rb) != (2, 1) or tensors[x].dtype != tensors[b].dtype:
+            continue
+        op_type = "Bias" + node.op_type
+        attrs = {**node.attrs, "add": add.op_type, "add_attrs": tuple(sorted(add.attrs.items()))}
+        replace[i] = Node(op_type, attrs, (x, b, labels), node.outputs, opdef=R.get(op_type))
+        adds.add(j)
+    if not replace:
+        return program, None
+    kept = tuple(i for i in range(len(nodes)) if i not in adds)
+    new = [replace.get(i, node) for i, node in enumerate(nodes)]
     moved = dataclasses.replace(
         program,
         nodes=tuple(new[i] for i in kept),

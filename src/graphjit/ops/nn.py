@@ -17,7 +17,7 @@ from ..shapes import TensorShape
 from . import math as m
 from .common import FLOATS, NUMERIC, check_dtype, make1, make_op, unary_infer
 from .math import _wrap
-from .registry import ELEMWISE, OPAQUE, defop
+from .registry import ELEMWISE, OPAQUE, defop, get
 
 _SELU_A = 1.6732632423543772848170429916717
 _SELU_S = 1.0507009873554804934193349852946
@@ -318,6 +318,36 @@ defop(
     _sparse_xent_kernel,
     kernel="sparse_softmax_xent",
 )
+
+
+# A cross-entropy and the bias add producing its logits, as one node: the program rewrite
+# graphjit.prepass.bias_xent makes these when nothing else reads the logits. Attrs: ``add``
+# (the add's op type) and ``add_attrs`` (its attrs) besides the cross-entropy's own.
+def _bias_xent_infer(xent):
+    def infer(inputs, attrs):
+        x, _bias, labels = inputs  # x + bias has x's shape (a matrix plus a row vector)
+        return get(xent).infer([x, labels], attrs)
+
+    return infer
+
+
+def _bias_xent_numpy(xent):
+    def kernel(x, bias, labels, add, add_attrs, **attrs):
+        logits = get(add).numpy(x, bias, **dict(add_attrs))
+        return get(xent).numpy(logits, labels, **attrs)
+
+    return kernel
+
+
+for _xent in ("SoftmaxCrossEntropyWithLogits", "SparseSoftmaxCrossEntropyWithLogits"):
+    defop(
+        "Bias" + _xent,
+        OPAQUE,
+        _bias_xent_infer(_xent),
+        _bias_xent_numpy(_xent),
+        kernel="bias_" + get(_xent).kernel,
+        internal=True,
+    )
 
 
 def _require_named(fn, *args):

@@ -7,6 +7,7 @@ committed only when the whole run succeeds, so a failing run leaves every variab
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -225,7 +226,7 @@ def run_program(program, feed_values, ctx: RunContext, keep_all=False):
             MemoryError,
         ) as e:
             raise InvalidArgumentError(
-                op.node_def, op, f"{e}\n\t [[{{{{node {op.name}}}}}]]"
+                op.node_def, op, f"{_tf_message(e)}\n\t [[{{{{node {op.name}}}}}]]"
             ) from e
         if trace is not None:
             trace.append((op.name, op.type, t0, time.perf_counter()))
@@ -250,6 +251,21 @@ def run_program(program, feed_values, ctx: RunContext, keep_all=False):
             v = vals[s]
             out.append(v.copy() if protected[s] else v)
     return out
+
+
+_BROADCAST = re.compile(
+    r"operands could not be broadcast together with shapes \(([\d,]*)\) \(([\d,]*)\)"
+)
+
+
+def _tf_message(e: Exception) -> str:
+    """TF's wording for numpy's binary broadcast error (``Incompatible shapes: [2,3] vs.
+    [4]``); any other message as it is."""
+    m = _BROADCAST.match(str(e))
+    if m is None:
+        return str(e)
+    a, b = (g.rstrip(",") for g in m.groups())
+    return f"Incompatible shapes: [{a}] vs. [{b}]"
 
 
 def _attach(e: OpError, op) -> OpError:

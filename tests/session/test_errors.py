@@ -94,6 +94,16 @@ def test_runtime_error_is_wrapped_with_node_and_op(graph, sess):
     assert e.node_def is not None
 
 
+def test_run_time_broadcast_error_reads_as_tensorflow_words_it(graph, sess):
+    x = tf.placeholder(tf.float32)
+    b = tf.placeholder(tf.float32)
+    for y, (xs, bs) in ((x + b, ((2, 3), (4,))), (x * b, ((3, 1), (2, 4)))):
+        want = f"Incompatible shapes: [{','.join(map(str, xs))}] vs. [{','.join(map(str, bs))}]"
+        with pytest.raises(tf.errors.InvalidArgumentError) as info:
+            sess.run(y, {x: np.ones(xs), b: np.ones(bs)})
+        assert want in info.value.message
+
+
 def test_static_shape_errors_happen_at_construction(graph):
     with pytest.raises(ValueError):
         tf.reshape(tf.constant([1.0, 2.0, 3.0]), [2])

@@ -14,6 +14,7 @@ that is not a pass-through (``Identity``) receives them densified.
 
 from __future__ import annotations
 
+from . import dtypes as _dt
 from .graph import Operation, Tensor, convert_to_tensor
 from .ops import registry
 from .sparse import IndexedSlices
@@ -98,7 +99,10 @@ def gradients(
             done.add(id(op))
             out_grads = [_aggregate(grads, t) for t in op.outputs]
             has_grad = any(gr is not None for gr in out_grads)
-            if has_grad and op.inputs and id(op) not in stops and id(op) in between:
+            # an op none of whose inputs is on a path from an x (an x's own op, say) is
+            # where backprop stops, as TF's _StopOps: its rule is not even asked
+            feeds_path = any(id(t.op) in between for t in op.inputs)
+            if has_grad and feeds_path and id(op) not in stops and id(op) in between:
                 in_grads = _call_grad(op, out_grads, g, between)
                 for t, gr in zip(op.inputs, in_grads):
                     if gr is not None and _backpropagatable(t):
@@ -137,8 +141,13 @@ def _unique(ops):
 
 
 def _backpropagatable(t) -> bool:
-    """Only float and complex tensors carry gradients (TF's ``_IsBackpropagatable``)."""
-    return t.dtype.is_floating or t.dtype.is_complex
+    """Float and complex tensors carry gradients (TF's ``_IsBackpropagatable``), and so do
+    the accumulated lists a forward ``While`` outputs for its gradient (``variant``; TF counts
+    variants as trainable): second-order gradients through ``tf.while_loop`` flow through
+    them (``ops/grads_while.py``)."""
+    if t.dtype.is_floating or t.dtype.is_complex:
+        return True
+    return t.dtype == _dt.variant and t.op.type in ("While", "StatelessWhile")
 
 
 def _between_ops(g, ys, xs) -> dict[int, Operation]:

@@ -134,6 +134,28 @@ def test_tensorflow_runs_graphjit_while_loop_training_graph_defs(nested):
         np.testing.assert_allclose(b, a, rtol=1e-5)
 
 
+def test_tensorflow_runs_graphjit_second_order_loop_gradients():
+    """A gradient of a gradient through a loop: both gradient loops carry lists (the second
+    pushes gradients onto new ones); TF runs the exported GraphDef with the same values."""
+    xv = np.array([0.1, -0.2, 0.3])
+    with gj.Graph().as_default() as g:
+        x = gj.placeholder(gj.float64, [3], name="x")
+        w = gj.constant(np.array([0.5, -1.0, 1.5]), name="w")
+        _, a = gj.while_loop(lambda i, a: i < 4, lambda i, a: (i + 1, gj.tanh(a * w) + x * a),
+                             [gj.constant(0), gj.ones([3], gj.float64)])  # fmt: skip
+        (gw,) = gj.gradients(gj.reduce_sum(a * a), [w])
+        names = [t.name for t in [gw, *gj.gradients(gj.reduce_sum(gw * gw), [w, x])]]
+    with gj.Session(graph=g) as sess:
+        want = sess.run(names, {"x:0": xv})
+    gd = tf_real.GraphDef.FromString(g.as_graph_def().SerializeToString())
+    with tf_real.Graph().as_default() as tg:
+        tf_real.import_graph_def(gd, name="")
+        with tf_real.Session(graph=tg) as sess:
+            got = sess.run(names, {"x:0": xv})
+    for a, b in zip(want, got):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+
+
 def test_ref_variable_updated_in_a_branch_updates_the_variable_in_tensorflow():
     with gj.Graph().as_default() as g:
         p = gj.placeholder(gj.bool, [], name="p")

@@ -147,6 +147,32 @@ def odd_bodies(tf, feed):
     return [a, b, c, d, *_none(tf, tf.gradients(loss, [x, w]))]
 
 
+def second_order(tf, feed):
+    x, w = feeder(tf, feed, [np.array([0.1, -0.2, 0.3]), np.array([0.5, -1.0, 1.5])])
+    _, a = tf.while_loop(lambda i, a: i < 4, lambda i, a: (i + 1, tf.tanh(a * w) + x * a),
+                         [tf.constant(0), tf.ones([3], tf.float64)])  # fmt: skip
+    (gw,) = tf.gradients(tf.reduce_sum(a * a), [w])
+    return [gw, *tf.gradients(tf.reduce_sum(gw * gw), [w, x]), *tf.gradients(gw[1], [x])]
+
+
+def second_order_rnn(tf, feed):
+    xs, w, u, h0 = feeder(tf, feed, [XS, W, U, H0])
+
+    def step(t, h):
+        return t + 1, tf.tanh(tf.matmul(h, w) + tf.matmul(tf.gather(xs, t), u))
+
+    _, h = tf.while_loop(lambda t, h: t < 4, step, [tf.constant(0), h0])
+    gw, gu = tf.gradients(tf.reduce_sum(h * tf.constant(WS)), [w, u])
+    return [gw, *_none(tf, tf.gradients(tf.reduce_sum(gw * gu), [w, u, h0, xs]))]
+
+
+def second_order_max_iterations(tf, feed):
+    x, m = feeder(tf, feed, [f64(1.5), np.int32(2)])
+    y = tf.while_loop(lambda y: y < 1e6, lambda y: y * y, [x], maximum_iterations=m)
+    (dx,) = tf.gradients(y, [x])
+    return [dx, *tf.gradients(dx, [x])]
+
+
 CASES = {
     f.__name__: f
     for f in (
@@ -163,6 +189,9 @@ CASES = {
         nested_loops_and_cond,
         loop_in_cond,
         odd_bodies,
+        second_order,
+        second_order_rnn,
+        second_order_max_iterations,
     )
 }
 

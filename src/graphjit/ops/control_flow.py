@@ -341,7 +341,8 @@ for _t in ("While", "StatelessWhile"):
 
 # Reads one accumulated value of a While (its gradient loop's view of the forward body).
 R.defop("TensorListGetItem", R.OPAQUE, _gw._get_item_infer, _gw._get_item_kernel,
-        fallback="reads one element of a loop's accumulated values (a Python list)")  # fmt: skip
+        fallback="reads one element of a loop's accumulated values (a Python list)",
+        grad=_gw._get_item_grad)  # fmt: skip
 
 R.defop("EmptyTensorList", R.OPAQUE, _gw._list_infer, _gw._empty_list_kernel,
         attr_defaults={"shape_type": _dt.int32},

@@ -22,10 +22,15 @@ and assignments in the body run once per iteration and the gradient sees the val
 forward pass used.
 
 Nesting works through the same export hook cond gradients use (``_State.export``): a loop
-inside a branch or body exports its lists from the enclosing op in turn. Second-order
-gradients (differentiating a backward loop) are not supported: they would need gradients
-flowing into the accumulated lists, so they raise ``LookupError`` rather than return a partial
-result.
+inside a branch or body exports its lists from the enclosing op in turn.
+
+Second order (differentiating a gradient loop, as TF's while_v2 allows): the gradient loop
+reads each accumulated list once per iteration (``TensorListGetItem`` at the forward
+index). Its own gradient loop runs its iterations backwards, i.e. forward iterations in
+order, and pushes the gradient of each value read onto a new list: that list is the
+gradient of the forward loop's list output (``variant`` tensors that are loop outputs
+carry gradients, as in TF). The forward loop's gradient then adds element ``i`` of such a
+list to the gradient of the accumulated value at iteration ``i``.
 """
 
 from __future__ import annotations
@@ -145,25 +150,28 @@ def while_grad(op, *grads):
     # outer variables the body reads live: differentiated like captures (inputs after them)
     caps += list(op.inputs[off + n + len(caps) :])
     result = [None] * len(op.inputs)
-    if any(c.dtype.base_dtype == _dt.variant for c in caps):
-        raise LookupError(
-            f"No gradient defined for operation '{op.name}' (op type: {op.type}): it is the "
-            "gradient of a tf.while_loop, and second-order gradients through tf.while_loop "
-            "are not supported by graphjit yet."
-        )
+    # A gradient loop reads a forward loop's accumulated lists: differentiating it (second
+    # order) gives each list a list of per-iteration gradients (see _list_reads).
+    lists = _list_reads(op, caps) if any(c.dtype == _dt.variant for c in caps) else {}
     vi = [k for k in range(n) if _differentiable(attrs["T"][k])]
     # captures no x depends on need no gradient (a sequence the body gathers from, say)
     ci = [j for j, c in enumerate(caps)
           if _differentiable(c.dtype) and input_needed(op.inputs[off + n + j])]  # fmt: skip
-    if not vi or all(k >= len(grads) or grads[k] is None for k in vi):
+    li = [j for j in lists if input_needed(op.inputs[off + n + j])]
+    # gradients arriving for this loop's own accumulated lists (it is a forward loop)
+    extra = list(body.extra)
+    list_grads = [(e, grads[n + 1 + k]) for k, e in enumerate(extra)
+                  if n + 1 + k < len(grads) and grads[n + 1 + k] is not None]  # fmt: skip
+    if not vi or (all(k >= len(grads) or grads[k] is None for k in vi) and not list_grads):
         return result
     gv0 = [densify(grads[k]) if grads[k] is not None else zeros_like(op.outputs[k]) for k in vi]
-    gc0 = [zeros_like(caps[j]) for j in ci]
-    ys = [body.fetches[k] for k in vi]
-    xs = [phs[k] for k in vi] + [caps[j] for j in ci]
+    gc0 = [zeros_like(caps[j]) for j in ci] + [_empty_list(lists[j]) for j in li]
+    ys = [body.fetches[k] for k in vi] + [e for e, _ in list_grads]
+    xs = [phs[k] for k in vi] + [caps[j] for j in ci] + [lists[j] for j in li]
     var_shapes = [attrs["output_shapes"][k] for k in vi]
-    cap_shapes = [caps[j].shape for j in ci]
+    cap_shapes = [caps[j].shape for j in ci] + [TensorShape([])] * len(li)
     count = iteration_count(op)
+    nc = len(ci)
 
     g = op.graph
     st = _state(g)
@@ -184,11 +192,19 @@ def while_grad(op, *grads):
     def step(k, gv, gc):
         builder.frame = st.stack[-1]
         builder.index = k - 1
-        dx = gradients(ys, xs, grad_ys=list(gv), stop_gradients=[caps[j] for j in ci])
+        # this iteration's share of the gradients that came for accumulated values
+        extra_gy = [_list_item(gl, builder.index, e) for e, gl in list_grads]
+        dx = gradients(ys, xs, grad_ys=list(gv) + extra_gy,
+                       stop_gradients=[caps[j] for j in ci])  # fmt: skip
         new_gv = [_fit(densify(d), s) if d is not None else zeros_like(v)
                   for d, v, s in zip(dx[: len(vi)], gv, var_shapes)]  # fmt: skip
         new_gc = [c if d is None else _fit(c + densify(d), s)
-                  for d, c, s in zip(dx[len(vi) :], gc, cap_shapes)]  # fmt: skip
+                  for d, c, s in zip(dx[len(vi) : len(vi) + nc], gc[:nc], cap_shapes)]  # fmt: skip
+        # a list read: push this iteration's gradient of the value read (this loop runs
+        # the reading loop's iterations backwards, so pushes come in forward order)
+        for d, c, j in zip(dx[len(vi) + nc :], gc[nc:], li):
+            value = lists[j]
+            new_gc.append(_push(c, densify(d) if d is not None else zeros_like(value)))
         return k - 1, new_gv, new_gc
 
     try:
@@ -208,9 +224,69 @@ def while_grad(op, *grads):
             st.while_grads[id(op)] = prev
     for k, t in zip(vi, gv):
         result[off + k] = t
-    for j, t in zip(ci, gc):
+    for j, t in zip(ci + li, gc):
         result[off + n + j] = t
     return result
+
+
+def _list_reads(op, caps) -> dict:
+    """``{capture index: the value the body reads from it}`` for the accumulated lists a
+    gradient loop ``op`` captures (one ``TensorListGetItem`` at this iteration's forward
+    index each, as :class:`_Builder` builds them); ``LookupError`` for a list read any
+    other way."""
+    body = op._attrs["body"]
+    off = 1 if op._attrs["has_maximum_iterations"] else 0
+    n = _n_vars(op)
+    reads = {}
+    for j, c in enumerate(caps):
+        if c.dtype != _dt.variant:
+            continue
+        outer = op.inputs[off + n + j]
+        users = [o for o in op.graph.get_operations()
+                 if id(o) in body.ids and any(t is c for t in o.inputs)]  # fmt: skip
+        if outer.op.type not in ("While", "StatelessWhile") or [u.type for u in users] != [
+            "TensorListGetItem"
+        ]:
+            raise LookupError(
+                f"No gradient defined for operation '{op.name}' (op type: {op.type}): its "
+                f"body reads the list '{outer.name}' in a way graphjit cannot differentiate."
+            )
+        reads[j] = users[0].outputs[0]
+    return reads
+
+
+def _empty_list(value: Tensor) -> Tensor:
+    """An empty accumulated list for values like ``value``."""
+    from .array import constant
+
+    g = value.graph
+    shape = constant(np.int32(-1), name="element_shape")
+    return g.create_op(
+        "EmptyTensorList", [shape, shape], {"element_dtype": value.dtype,
+                                            "shape_type": _dt.int32}, name="EmptyTensorList"
+    ).outputs[0]  # fmt: skip
+
+
+def _push(handle: Tensor, value: Tensor) -> Tensor:
+    return handle.graph.create_op(
+        "TensorListPushBack", [handle, value], {"element_dtype": value.dtype},
+        name="TensorListPushBack",
+    ).outputs[0]  # fmt: skip
+
+
+def _list_item(handle: Tensor, index: Tensor, like: Tensor) -> Tensor:
+    """Element ``index`` of a list of gradients for values like ``like``."""
+    from .array import constant
+
+    dims = like.shape.as_list() if like.shape.ndims is not None else None
+    shape = constant(np.array(-1 if dims is None else [-1 if d is None else d for d in dims],
+                              np.int32), name="element_shape")  # fmt: skip
+    out = handle.graph.create_op(
+        "TensorListGetItem", [handle, index, shape], {"element_dtype": like.dtype},
+        name="TensorListGetItem",
+    ).outputs[0]  # fmt: skip
+    out.set_shape(like.shape)
+    return out
 
 
 def _get_item_infer(inputs, attrs):
@@ -222,6 +298,12 @@ def _get_item_infer(inputs, attrs):
     else:
         shape = TensorShape([None if d < 0 else int(d) for d in np.asarray(dims).tolist()])
     return [(attrs["element_dtype"], shape)]
+
+
+def _get_item_grad(op, grad):
+    """Nothing flows to the list through this rule: the gradient loop that differentiates a
+    loop reading the list gathers the reads' gradients itself (see ``while_grad``)."""
+    return [None, None, None]
 
 
 def _get_item_kernel(handle, index, element_shape, element_dtype, **_):

@@ -111,6 +111,7 @@ BINARY = {
     "minimum": lambda tf, a, b: tf.minimum(a, b),
     "pow": lambda tf, a, b: tf.pow(tf.abs(a) + 0.5, b),
     "squared_difference": lambda tf, a, b: tf.squared_difference(a, b),
+    "atan2": lambda tf, a, b: tf.atan2(a, b),
     "select": lambda tf, a, b: tf.where(a > b, a, b * 2),
     "add_n": lambda tf, a, b: tf.add_n([a, a * b, a + b]),
 }

@@ -78,7 +78,7 @@ UNARY_FLOAT = [
 BINARY = [
     "math.add", "math.subtract", "math.multiply", "realdiv", "math.truediv", "math.divide",
     "math.floordiv", "math.floormod", "math.maximum", "math.minimum", "math.pow",
-    "math.squared_difference", "math.equal", "math.not_equal", "math.less", "math.less_equal",
+    "math.squared_difference", "math.atan2", "math.equal", "math.not_equal", "math.less", "math.less_equal",
     "math.greater", "math.greater_equal",
 ]  # fmt: skip
 

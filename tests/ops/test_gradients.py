@@ -52,6 +52,7 @@ CASES = [
     ("Minimum", tf.minimum, [np.array([[1.0, -2.0, 3.0]]), np.array([0.5])]),
     ("Pow", tf.pow, [u(3, **POS), u(3)]),
     ("SquaredDifference", tf.squared_difference, [u(2, 3), u(3)]),
+    ("Atan2", tf.atan2, [u(2, 3), u(3, **POS)]),
     ("Pack", lambda x, y: tf.stack([x, y], axis=1), [u(2, 3), u(2, 3)]),
     ("GatherV2", lambda p: tf.gather(p, [2, 0, 2]), [u(4, 2)]),
     ("GatherV2", lambda p: tf.gather(p, [[1, 0]], axis=1), [u(2, 3, 2)]),
@@ -192,6 +193,7 @@ EXEMPT = {
     "IdentityN": "pass-through; checked in test_control_flow.py",
     "While": "finite differences and closed forms in test_while_grad.py",
     "StatelessWhile": "finite differences and closed forms in test_while_grad.py",
+    "TensorListGetItem": "second-order loop gradients (test_while_grad.py) gather it",
 }
 
 

@@ -249,7 +249,8 @@ for _mod, _names in (
     (_am, "transpose invert_permutation expand_dims concat split unstack tile pad slice "
           "reverse broadcast_to fill zeros ones zeros_like ones_like range"),
     (_ix, "one_hot gather_nd scatter_nd where where_v2 unsorted_segment_sum"),
-    (_mm, "sigmoid softplus softsign expm1 log1p sin cos tan asin acos atan sinh cosh rsqrt "
+    (_mm, "sigmoid softplus softsign expm1 log1p sin cos tan asin acos atan atan2 sinh cosh "
+          "rsqrt "
           "reciprocal floor ceil round rint erf erfc is_nan is_inf is_finite clip_by_value "
           "reduce_any reduce_all reduce_logsumexp count_nonzero argmax argmin arg_max arg_min "
           "cumsum cumprod"),

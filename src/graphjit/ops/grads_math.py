@@ -154,6 +154,15 @@ def _sqdiff(op, g, x, y):
 set_grad("SquaredDifference", _binary(_sqdiff))
 
 
+def _atan2(op, g, y, x):
+    """d atan2(y, x) = (x dy - y dx) / (x^2 + y^2) (TF's _Atan2Grad)."""
+    inv = m.realdiv(g, m.add(m.square(x), m.square(y)))
+    return m.multiply(x, inv), m.multiply(m.negative(y), inv)
+
+
+set_grad("Atan2", _binary(_atan2))
+
+
 def _floormod(op, g, x, y):
     return g, m.multiply(m.negative(g), m.floordiv(x, y))
 

@@ -14,7 +14,17 @@ from .. import dtypes as _dt
 from ..errors import InvalidArgumentError
 from ..graph import Tensor, convert_to_tensor
 from ..shapes import TensorShape
-from .common import FLOATS, NUMERIC, SIGNED, axis_list, check_dtype, make1, unary_infer
+from .common import (
+    FLOATS,
+    NUMERIC,
+    SIGNED,
+    axis_list,
+    binary_args,
+    broadcast_infer,
+    check_dtype,
+    make1,
+    unary_infer,
+)
 from .math import _reduce_fn, _reduce_infer, _reducer, _wrap, maximum, minimum
 from .registry import ELEMWISE, OPAQUE, REDUCE, defop
 
@@ -114,6 +124,17 @@ for _t, _n, _k, _s in [
 ]:
     defop(_t, ELEMWISE, unary_infer(out_dtype=_dt.bool, allowed=FLOATS), _wrap(_k), scalar=_s)
     _FNS[_n] = _unary_fn(_t, _n)
+
+# atan2(y, x): the angle of (x, y), elementwise with numpy broadcasting (TF's ``Atan2``)
+defop("Atan2", ELEMWISE, broadcast_infer(allowed=FLOATS), _wrap(np.arctan2),
+      scalar="np.arctan2({0}, {1})")  # fmt: skip
+
+
+def atan2(y, x, name=None) -> Tensor:
+    """Elementwise ``atan2(y, x)`` in ``[-pi, pi]`` (``tf.math.atan2``), broadcasting."""
+    y, x = binary_args(y, x, "Atan2")
+    return make1("Atan2", [y, x], {"T": y.dtype}, name=name or "Atan2")
+
 
 sigmoid = _FNS["sigmoid"]
 softplus = _FNS["softplus"]

@@ -17,6 +17,8 @@ tf_mod = pytest.importorskip("tensorflow")
 tf_real = tf_mod.compat.v1
 tf_real.disable_eager_execution()
 
+from tests.unit.test_function_library import loop_training  # noqa: E402
+
 import graphjit.compat.v1 as gj  # noqa: E402
 from graphjit.graph_functions import _OUT_ARGS  # noqa: E402
 from graphjit.ops import registry  # noqa: E402
@@ -90,23 +92,6 @@ def test_graphjit_runs_tensorflow_control_flow_graph_defs():
     _assert_same(_run(gj, g, names), want)
 
 
-def _loop_training(tf, nested):
-    """A GradientDescent step through a while_loop (inside a cond branch when ``nested``)."""
-    x = tf.placeholder(tf.float32, [3], name="x")
-    p = tf.placeholder(tf.bool, [], name="p")
-    w = tf.Variable(np.array([0.5, 1.0, 1.5], np.float32), name="w")
-
-    def loop():
-        return tf.while_loop(lambda i, a: i < 4, lambda i, a: (i + 1, tf.tanh(a * w) + x),
-                             [tf.constant(0), tf.zeros([3])], name="gl")[1]  # fmt: skip
-
-    out = tf.cond(p, loop, lambda: x * w, name="branch") if nested else loop()
-    loss = tf.reduce_sum(out * out, name="loss")
-    tf.train.GradientDescentOptimizer(0.1).minimize(loss, name="train")
-    tf.global_variables_initializer()
-    return w
-
-
 def _train(tf, g, w="w:0"):
     x = np.array([0.1, -0.2, 0.3], np.float32)
     with tf.Session(graph=g) as sess:
@@ -120,7 +105,7 @@ def test_tensorflow_runs_graphjit_while_loop_training_graph_defs(nested):
     """The forward loop's gradient accumulators export as TF's while_v2 writes them
     (EmptyTensorList loop variables, TensorListPushBack in the body); TF trains the same."""
     with gj.Graph().as_default() as g:
-        _loop_training(gj, nested)
+        loop_training(gj, nested)
     want = _train(gj, g)
     gd = tf_real.GraphDef.FromString(g.as_graph_def().SerializeToString())
     with tf_real.Graph().as_default() as tg:
@@ -129,7 +114,7 @@ def test_tensorflow_runs_graphjit_while_loop_training_graph_defs(nested):
     for a, b in zip(want, got):
         np.testing.assert_allclose(b, a, rtol=1e-5)
     with tf_real.Graph().as_default() as tg:  # and TF's own graph of the same program
-        w = _loop_training(tf_real, nested)
+        w = loop_training(tf_real, nested)
     for a, b in zip(want, _train(tf_real, tg, w)):
         np.testing.assert_allclose(b, a, rtol=1e-5)
 

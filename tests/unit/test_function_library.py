@@ -293,9 +293,10 @@ def test_loop_reading_a_variable_exports_and_reimports():
         assert sess.run(["rv:0", "rv:1"], {"x:0": 1.5}) == [3, 9.0]
 
 
-def _loop_training(nested: bool):
-    """A GradientDescent step through a tf.while_loop (in a tf.cond branch when ``nested``):
-    the forward loop carries its gradient's accumulators."""
+def loop_training(tf, nested: bool):
+    """A GradientDescent step through a while_loop (in a cond branch when ``nested``) built
+    with the module ``tf`` (graphjit's or TensorFlow's, tests/diff uses it too): the forward
+    loop carries its gradient's accumulators. Returns the variable."""
     x = tf.placeholder(tf.float32, [3], name="x")
     p = tf.placeholder(tf.bool, [], name="p")
     w = tf.Variable(np.array([0.5, 1.0, 1.5], np.float32), name="w")
@@ -308,6 +309,7 @@ def _loop_training(nested: bool):
     loss = tf.reduce_sum(out * out, name="loss")
     tf.train.GradientDescentOptimizer(0.1).minimize(loss, name="train")
     tf.global_variables_initializer()
+    return w
 
 
 def _train(g, prefix=""):
@@ -326,7 +328,7 @@ def test_loop_carrying_gradient_accumulators_exports_and_reimports(nested):
     writes them (a counter and EmptyTensorList loop variables, TensorListPushBack in the
     body): the reimported training step gives the same losses and weights."""
     with tf.Graph().as_default() as g:
-        _loop_training(nested)
+        loop_training(tf, nested)
     want = _train(g)
     gd = g.as_graph_def()
     ops = {nd.op for nd in gd.node} | {nd.op for f in gd.library.function for nd in f.node_def}
@@ -338,7 +340,7 @@ def test_loop_carrying_gradient_accumulators_exports_and_reimports(nested):
 
 def test_saver_writes_the_meta_graph_of_a_loop_training_step(tmp_path):
     with tf.Graph().as_default() as g:
-        _loop_training(nested=False)
+        loop_training(tf, nested=False)
         saver = tf.train.Saver()
     with tf.Session(graph=g) as sess:
         sess.run("init")

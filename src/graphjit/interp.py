@@ -257,7 +257,7 @@ def run_program(program, feed_values, ctx: RunContext, keep_all=False):
     return out
 
 
-_RELEASES: dict = {}  # id(program) -> (program, table); bounded, holds the program alive
+_RELEASES: dict = {}  # id(program) -> (program, table); at most 64, keeps those alive
 
 
 def _releases(program) -> tuple:
@@ -279,7 +279,7 @@ def _releases(program) -> tuple:
         if s not in keep:
             table[i].append(s)
     table = tuple(tuple(t) for t in table)
-    if len(_RELEASES) >= 256:
+    if len(_RELEASES) >= 64:
         _RELEASES.clear()
     _RELEASES[id(program)] = (program, table)
     return table

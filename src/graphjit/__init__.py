@@ -14,6 +14,7 @@ from .ops import array as _array  # noqa: F401  (registers ops)
 from .ops import (  # noqa: F401  # noqa: F401
     array_more,
     array_split,
+    backprop_ops,
     broadcast_ops,
     debug,
     indexing,

@@ -141,6 +141,58 @@ def test_tensorflow_runs_graphjit_second_order_loop_gradients():
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
 
 
+def test_graphjit_trains_a_tensorflow_written_training_graph():
+    """A GraphDef TensorFlow wrote for an SGD step holds TF's gradient kernels (TanhGrad,
+    ReluGrad, BiasAddGrad ...) and ApplyGradientDescent: graphjit imports it and trains
+    with TF's losses and weights, interpreted and compiled."""
+    from graphjit import config
+
+    rng = np.random.default_rng(0)
+    xv = rng.standard_normal((6, 8, 8, 1)).astype(np.float32)
+    yv = rng.integers(0, 10, 6).astype(np.int32)
+
+    def var(shape, scale, name):
+        value = (rng.standard_normal(shape) * scale).astype(np.float32)
+        return tf_real.Variable(value, name=name, use_resource=False)
+
+    with tf_real.Graph().as_default() as tg:
+        x = tf_real.placeholder(tf_real.float32, [None, 8, 8, 1], name="x")
+        y = tf_real.placeholder(tf_real.int32, [None], name="y")
+        w1, b1 = var((3, 3, 1, 4), 0.3, "w1"), var((4,), 0.1, "b1")
+        h = tf_real.nn.relu(tf_real.nn.bias_add(tf_real.nn.conv2d(x, w1, 1, "SAME"), b1))
+        h = tf_real.reshape(tf_real.nn.max_pool(h, 2, 2, "VALID"), [-1, 64])
+        h = tf_real.tanh(tf_real.matmul(h, var((64, 16), 0.2, "w2")))
+        nn = tf_real.nn
+        h = (tf_real.sigmoid(h) * nn.elu(h) + tf_real.sqrt(tf_real.abs(h) + 1.0)
+             + tf_real.rsqrt(tf_real.abs(h) + 1.0) + nn.relu6(h * 8) + nn.leaky_relu(h)
+             + tf_real.math.reciprocal(tf_real.abs(h) + 1) + nn.selu(h) + nn.softsign(h))  # fmt: skip
+        logits = nn.bias_add(tf_real.matmul(h, var((16, 10), 0.2, "w3")), var((10,), 0.1, "b3"))
+        xent = nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+        loss = tf_real.identity(tf_real.reduce_mean(xent), name="loss")
+        tf_real.train.GradientDescentOptimizer(0.1).minimize(loss, name="train")
+        init = tf_real.global_variables_initializer()
+        with tf_real.Session(graph=tg) as sess:
+            sess.run(init)
+            want = [sess.run(["loss:0", "train"], {x: xv, y: yv})[0] for _ in range(3)]
+            want.append(sess.run("w1:0"))
+        gd = gj.GraphDef.FromString(tg.as_graph_def().SerializeToString())
+    assert {"TanhGrad", "ReluGrad", "BiasAddGrad", "ApplyGradientDescent"} <= {
+        nd.op for nd in gd.node
+    }
+    with gj.Graph().as_default() as g:
+        gj.import_graph_def(gd, name="")
+    for jit in (False, True):
+        with (
+            gj.Session(graph=g) as sess,
+            config.override(disable_jit=not jit, compile_after=1, compile_mode="sync"),
+        ):
+            sess.run(init.name)
+            got = [sess.run(["loss:0", "train"], {"x:0": xv, "y:0": yv})[0] for _ in range(3)]
+            got.append(sess.run("w1:0"))
+        for a, b in zip(want, got):
+            np.testing.assert_allclose(b, a, rtol=2e-5, atol=2e-5)
+
+
 def test_ref_variable_updated_in_a_branch_updates_the_variable_in_tensorflow():
     with gj.Graph().as_default() as g:
         p = gj.placeholder(gj.bool, [], name="p")

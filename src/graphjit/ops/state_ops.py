@@ -177,3 +177,40 @@ def count_up_to(ref, limit, name=None) -> Tensor:
     with r.graph.as_default():
         return make1("CountUpTo", [r], {"T": r.dtype, "limit": int(limit)},
                      name=name or "CountUpTo")  # fmt: skip
+
+
+def _apply_gd_infer(inputs, attrs):
+    var, alpha, delta = inputs
+    check_dtype(var.dtype, NUMERIC)
+    if not (var.dtype is alpha.dtype is delta.dtype):
+        raise TypeError(
+            f"ApplyGradientDescent: var, alpha and delta must share a dtype, got "
+            f"{var.dtype.name}, {alpha.dtype.name}, {delta.dtype.name}"
+        )
+    if alpha.shape.ndims not in (None, 0):
+        raise ValueError(f"Shape must be rank 0 but is rank {alpha.shape.ndims} for 'alpha'")
+    if not var.shape.is_compatible_with(delta.shape):
+        raise ValueError(
+            f"Shapes {var.shape.tf_str()} and {delta.shape.tf_str()} are incompatible"
+        )
+    return [(var.dtype, var.shape)]
+
+
+def _apply_gd_kernel(ctx, node, alpha, delta, **attrs):
+    """``var -= delta * alpha`` (TF's ``ApplyGradientDescent``, as in GraphDefs TF wrote)."""
+    old = ctx.read_var(node.var, node)
+    if old.shape != delta.shape:
+        raise InvalidArgumentError(
+            None,
+            None,
+            f"var and delta do not have the same shape{list(old.shape)} {list(delta.shape)}",
+        )
+    with np.errstate(all="ignore"):
+        new = (old - delta * alpha).astype(old.dtype, copy=False)
+    ctx.write_var(node.var, new)
+    return new
+
+
+defop("ApplyGradientDescent", STATEFUL, _apply_gd_infer, _apply_gd_kernel,
+      attr_defaults={"use_locking": False},
+      fallback="updates a variable in session storage", **_STATE)  # fmt: skip

@@ -10,8 +10,8 @@ Importing graphjit does not import numba; the first compile does.
 from __future__ import annotations
 
 from . import ops as _ops  # noqa: F401
-from .ops import array as _array  # noqa: F401  (registers ops)
 from .ops import (  # noqa: F401  # noqa: F401
+    apply_ops,
     array_more,
     array_split,
     backprop_ops,
@@ -29,6 +29,7 @@ from .ops import (  # noqa: F401  # noqa: F401
     strings,
     strings_regex,
 )
+from .ops import array as _array  # noqa: F401  (registers ops)
 from .ops import control as _control  # noqa: F401
 from .ops import control_flow as _control_flow  # noqa: F401  (If, While, IdentityN)
 from .ops import math as _math  # noqa: F401

@@ -68,7 +68,7 @@ _OUT_ARG_GROUPS = {
     "backprops": "EluGrad LeakyReluGrad Relu6Grad ReluGrad SeluGrad SoftplusGrad SoftsignGrad",
     "summary": "AudioSummaryV2 HistogramSummary ImageSummary MergeSummary ScalarSummary "
     "TensorSummaryV2",
-    "out": "ApplyGradientDescent Cumprod Cumsum",
+    "out": "ApplyAdagrad ApplyAdam ApplyGradientDescent ApplyMomentum ApplyRMSProp Cumprod Cumsum",
     "diagonal": "DiagPart MatrixDiagPart",
     "sum": "AddN",
     "product": "MatMul",

@@ -139,7 +139,7 @@ def prune(fetches, feeds, targets=(), within=None) -> Program:
         if op.type == "Placeholder":
             _raise_unfed(op)
         for i, t in enumerate(op._inputs):
-            if i == opdef.ref_input:
+            if i == opdef.ref_input or i in opdef.extra_refs:
                 ref_op = t.op
                 if ref_op.type not in VARIABLE_OPS:
                     raise InvalidArgumentError(
@@ -149,6 +149,8 @@ def prune(fetches, feeds, targets=(), within=None) -> Program:
                         f"{t.name} ({ref_op.type})",
                     )
                 var_ops[id(ref_op)] = ref_op
+                if i != opdef.ref_input:
+                    stack.append(t)  # also read as data
             else:
                 stack.append(t)
         stack.extend(op._control_inputs)
@@ -182,7 +184,10 @@ def prune(fetches, feeds, targets=(), within=None) -> Program:
         ins = tuple(slot_for_input(t) for i, t in enumerate(op._inputs) if i != opdef.ref_input)
         var = var_index[id(op._inputs[opdef.ref_input].op)] if opdef.ref_input is not None else -1
         outs = tuple(slot_of[id(t)] if id(t) in slot_of else new_slot(t) for t in op._outputs)
-        nodes.append(Node(op.type, dict(op._attrs), ins, outs, var, opdef))
+        attrs = dict(op._attrs)
+        if opdef.extra_refs:
+            attrs["_ref_vars"] = tuple(var_index[id(op._inputs[i].op)] for i in opdef.extra_refs)
+        nodes.append(Node(op.type, attrs, ins, outs, var, opdef))
         ops.append(op)
     fetch_slots = tuple(slot_for_input(t) for t in fetches)
     var_names = tuple(o.name for o in var_list)

@@ -193,6 +193,55 @@ def test_graphjit_trains_a_tensorflow_written_training_graph():
             np.testing.assert_allclose(b, a, rtol=2e-5, atol=2e-5)
 
 
+OPTIMIZERS = {
+    "adam": lambda: tf_real.train.AdamOptimizer(0.01),
+    "momentum": lambda: tf_real.train.MomentumOptimizer(0.1, 0.9),
+    "nesterov": lambda: tf_real.train.MomentumOptimizer(0.1, 0.9, use_nesterov=True),
+    "rmsprop": lambda: tf_real.train.RMSPropOptimizer(0.01, momentum=0.5),
+    "adagrad": lambda: tf_real.train.AdagradOptimizer(0.1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_graphjit_trains_tensorflow_written_graphs_of_each_optimizer(name):
+    """ApplyAdam, ApplyMomentum, ApplyRMSProp and ApplyAdagrad write their slot variables
+    too: four steps of a TF-written graph give TF's losses, weights and slots."""
+    from graphjit import config
+
+    rng = np.random.default_rng(1)
+    xv = rng.standard_normal((6, 5)).astype(np.float32)
+    yv = rng.integers(0, 3, 6).astype(np.int32)
+    with tf_real.Graph().as_default() as tg:
+        x = tf_real.placeholder(tf_real.float32, [None, 5], name="x")
+        y = tf_real.placeholder(tf_real.int32, [None], name="y")
+        w0 = rng.standard_normal((5, 3)).astype(np.float32)
+        w = tf_real.Variable(w0, name="w", use_resource=False)
+        b = tf_real.Variable(np.zeros(3, np.float32), name="b", use_resource=False)
+        logits = tf_real.tanh(tf_real.matmul(x, w)) + b
+        xent = tf_real.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+        loss = tf_real.identity(tf_real.reduce_mean(xent), name="loss")
+        OPTIMIZERS[name]().minimize(loss, name="train")
+        init = tf_real.global_variables_initializer()
+        names = [v.name for v in tf_real.global_variables()]
+        with tf_real.Session(graph=tg) as sess:
+            sess.run(init)
+            want = [sess.run(["loss:0", "train"], {x: xv, y: yv})[0] for _ in range(4)]
+            want += sess.run(names)
+        gd = gj.GraphDef.FromString(tg.as_graph_def().SerializeToString())
+    with gj.Graph().as_default() as g:
+        gj.import_graph_def(gd, name="")
+    for jit in (False, True):
+        with (
+            gj.Session(graph=g) as sess,
+            config.override(disable_jit=not jit, compile_after=1, compile_mode="sync"),
+        ):
+            sess.run(init.name)
+            got = [sess.run(["loss:0", "train"], {"x:0": xv, "y:0": yv})[0] for _ in range(4)]
+            got += sess.run(names)
+        for a, b in zip(want, got):
+            np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
 def test_ref_variable_updated_in_a_branch_updates_the_variable_in_tensorflow():
     with gj.Graph().as_default() as g:
         p = gj.placeholder(gj.bool, [], name="p")

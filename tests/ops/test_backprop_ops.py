@@ -76,3 +76,31 @@ def test_apply_gradient_descent_updates_the_variable():
         with pytest.raises(tf.errors.InvalidArgumentError, match="same shape"):
             sess.run(step, {d: [1.0, 1.0, 1.0]})
         np.testing.assert_array_equal(sess.run(v), [0.0, 3.0])  # unchanged
+
+
+def test_apply_adam_writes_var_and_slots_or_nothing():
+    g = tf.Graph()
+    with g.as_default():
+        var = tf.Variable(np.array([1.0, 2.0], F))
+        m = tf.Variable(np.zeros(2, F))
+        v = tf.Variable(np.zeros(2, F))
+        grad = tf.placeholder(tf.float32, [None])
+        c = [
+            tf.constant(F(x)) for x in (0.9, 0.999, 0.1, 0.9, 0.999, 1e-8)
+        ]  # b1p b2p lr b1 b2 eps
+        step = g.create_op("ApplyAdam", [var._ref(), m._ref(), v._ref(), *c, grad],
+                           {"T": tf.float32}).outputs[0]  # fmt: skip
+    with tf.Session(graph=g) as sess:
+        sess.run([var.initializer, m.initializer, v.initializer])
+        got = sess.run(step, {grad: [1.0, -1.0]})
+        mv, vv = sess.run([m, v])
+        np.testing.assert_allclose(mv, [0.1, -0.1], rtol=1e-6)
+        np.testing.assert_allclose(vv, [0.001, 0.001], rtol=1e-4)  # (1 - 0.999) in float32
+        alpha = 0.1 * np.sqrt(1 - 0.999) / (1 - 0.9)
+        np.testing.assert_allclose(got, [1 - alpha * 0.1 / np.sqrt(0.001),
+                                         2 + alpha * 0.1 / np.sqrt(0.001)], rtol=1e-4)  # fmt: skip
+        before = sess.run([var, m, v])
+        with pytest.raises(tf.errors.InvalidArgumentError, match="same shape"):
+            sess.run(step, {grad: [1.0, 1.0, 1.0]})
+        for a, b in zip(before, sess.run([var, m, v])):
+            np.testing.assert_array_equal(a, b)

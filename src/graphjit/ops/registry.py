@@ -50,6 +50,10 @@ class OpDef:
         ``grad(op, *output_grads) -> [input_grad or None, ...]`` built from graph ops.
     ref_input : int or None
         Index of the input that names a variable (written or checked, never read as data).
+    extra_refs : tuple of int
+        Further inputs that name variables the op writes too (TF's ``ApplyAdam`` writes
+        ``var``, ``m`` and ``v``): they are read as data like any input, and the program
+        passes their variable indices to the kernel as the attr ``_ref_vars``.
     uses_ctx : bool
         The numpy kernel needs the run context (state, random streams, session handles).
     stateful : bool
@@ -73,6 +77,7 @@ class OpDef:
     kernel: str | None = None
     grad: Callable | None = None
     ref_input: int | None = None
+    extra_refs: tuple = ()
     uses_ctx: bool = False
     stateful: bool = False
     fallback: str | None = None

@@ -145,7 +145,6 @@ def test_graphjit_trains_a_tensorflow_written_training_graph():
     """A GraphDef TensorFlow wrote for an SGD step holds TF's gradient kernels (TanhGrad,
     ReluGrad, BiasAddGrad ...) and ApplyGradientDescent: graphjit imports it and trains
     with TF's losses and weights, interpreted and compiled."""
-    from graphjit import config
 
     rng = np.random.default_rng(0)
     xv = rng.standard_normal((6, 8, 8, 1)).astype(np.float32)
@@ -179,6 +178,14 @@ def test_graphjit_trains_a_tensorflow_written_training_graph():
     assert {"TanhGrad", "ReluGrad", "BiasAddGrad", "ApplyGradientDescent"} <= {
         nd.op for nd in gd.node
     }
+    _assert_graphjit_trains_like(gd, init.name, {"x:0": xv, "y:0": yv}, 3, ["w1:0"], want, 2e-5)
+
+
+def _assert_graphjit_trains_like(gd, init, feed, steps, names, want, tol):
+    """Import ``gd`` into graphjit, run ``init`` then ``steps`` of ``train`` (interpreted, then
+    compiled) and compare the losses and the values of ``names`` with ``want``."""
+    from graphjit import config
+
     with gj.Graph().as_default() as g:
         gj.import_graph_def(gd, name="")
     for jit in (False, True):
@@ -186,11 +193,11 @@ def test_graphjit_trains_a_tensorflow_written_training_graph():
             gj.Session(graph=g) as sess,
             config.override(disable_jit=not jit, compile_after=1, compile_mode="sync"),
         ):
-            sess.run(init.name)
-            got = [sess.run(["loss:0", "train"], {"x:0": xv, "y:0": yv})[0] for _ in range(3)]
-            got.append(sess.run("w1:0"))
+            sess.run(init)
+            got = [sess.run(["loss:0", "train"], feed)[0] for _ in range(steps)]
+            got += sess.run(names)
         for a, b in zip(want, got):
-            np.testing.assert_allclose(b, a, rtol=2e-5, atol=2e-5)
+            np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
 
 
 OPTIMIZERS = {
@@ -206,7 +213,6 @@ OPTIMIZERS = {
 def test_graphjit_trains_tensorflow_written_graphs_of_each_optimizer(name):
     """ApplyAdam, ApplyMomentum, ApplyRMSProp and ApplyAdagrad write their slot variables
     too: four steps of a TF-written graph give TF's losses, weights and slots."""
-    from graphjit import config
 
     rng = np.random.default_rng(1)
     xv = rng.standard_normal((6, 5)).astype(np.float32)
@@ -228,18 +234,7 @@ def test_graphjit_trains_tensorflow_written_graphs_of_each_optimizer(name):
             want = [sess.run(["loss:0", "train"], {x: xv, y: yv})[0] for _ in range(4)]
             want += sess.run(names)
         gd = gj.GraphDef.FromString(tg.as_graph_def().SerializeToString())
-    with gj.Graph().as_default() as g:
-        gj.import_graph_def(gd, name="")
-    for jit in (False, True):
-        with (
-            gj.Session(graph=g) as sess,
-            config.override(disable_jit=not jit, compile_after=1, compile_mode="sync"),
-        ):
-            sess.run(init.name)
-            got = [sess.run(["loss:0", "train"], {"x:0": xv, "y:0": yv})[0] for _ in range(4)]
-            got += sess.run(names)
-        for a, b in zip(want, got):
-            np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    _assert_graphjit_trains_like(gd, init.name, {"x:0": xv, "y:0": yv}, 4, names, want, 1e-5)
 
 
 def test_ref_variable_updated_in_a_branch_updates_the_variable_in_tensorflow():
